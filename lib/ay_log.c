@@ -97,7 +97,7 @@ static void put_raw(char *buf, size_t cap, size_t *len, const char *s)
 size_t ay_log_format(char *buf, size_t cap, long long now_ms, enum ay_level level, const char *svc,
                      const char *msg, const char *const *kv, size_t kv_count)
 {
-    char ts[40];
+    char ts[96];
     time_t secs = (time_t)(now_ms / 1000);
     struct tm tm;
     size_t len = 0;

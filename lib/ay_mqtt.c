@@ -1,0 +1,559 @@
+/*
+ * ay_mqtt.c - the project's only user of Paho MQTTAsync (MQTT v5).
+ *
+ * Owns: the Paho client, the subscription list, the connection state guarded
+ * by `lock`. Callbacks run on Paho's receive thread; they take `lock` only
+ * briefly and never while calling into Paho, which would deadlock against
+ * Paho's own mutex (paho.mqtt.c issues 698, 363).
+ *
+ * Reconnect: Paho's automaticReconnect retries 1 s, doubling to 30 s. On
+ * every connect (first or automatic) the connected callback renews the
+ * registered subscriptions: harmless when the broker kept the session, and
+ * necessary when it did not (session expired, broker lost its state).
+ */
+#include "ay_mqtt.h"
+
+#include <MQTTAsync.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ay_log.h"
+
+#define SUBS_MAX 16
+
+struct ay_mqtt {
+    MQTTAsync client;
+    ay_mqtt_msg_fn *on_msg;
+    void *arg;
+    char *url;
+    char *client_id;
+    char *username;
+    char *password;
+    char *ca_file;
+    char *will_topic;
+    void *will_payload;
+    size_t will_len;
+    struct ay_mqtt_opts opts; /* copies of the scalar settings */
+    char *subs[SUBS_MAX];
+    int sub_qos[SUBS_MAX];
+    int nsubs;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    /* Guarded by lock. */
+    bool connected;  /* CONNACK received and subscriptions granted */
+    bool ever_connected;
+    bool connect_failed;
+    char reason[AY_ERRLEN];
+};
+
+/* One publish waiting for its acknowledgement. */
+struct pending {
+    ay_mqtt_done_fn *done;
+    void *arg;
+};
+
+/* A synchronous waiter shared by a caller and a callback; freed by the last. */
+struct waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int refs;
+    bool finished;
+    enum ay_err rc;
+    char reason[AY_ERRLEN];
+};
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void deadline_after(struct timespec *ts, int timeout_ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += timeout_ms / 1000;
+    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static void set_state(struct ay_mqtt *c, bool connected, bool failed, const char *reason)
+{
+    pthread_mutex_lock(&c->lock);
+    c->connected = connected;
+    if (connected)
+        c->ever_connected = true;
+    c->connect_failed = failed;
+    if (reason)
+        snprintf(c->reason, sizeof(c->reason), "%s", reason);
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- callbacks (Paho receive thread) ---------------------------------- */
+
+static int on_message(void *context, char *topic, int topic_len, MQTTAsync_message *m)
+{
+    struct ay_mqtt *c = context;
+    char *t = topic;
+    char *copy = NULL;
+
+    /* Paho gives a length only when the topic contains a NUL byte. */
+    if (topic_len > 0 && (size_t)topic_len != strlen(topic)) {
+        copy = malloc((size_t)topic_len + 1);
+        if (copy) {
+            memcpy(copy, topic, (size_t)topic_len);
+            copy[topic_len] = '\0';
+            t = copy;
+        }
+    }
+    if (c->on_msg) {
+        struct ay_mqtt_msg msg = {
+            .topic = t,
+            .payload = m->payload,
+            .len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0,
+            .qos = m->qos,
+            .retained = m->retained != 0,
+            .dup = m->dup != 0,
+        };
+        c->on_msg(c->arg, &msg);
+    }
+    free(copy);
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
+}
+
+static void on_connection_lost(void *context, char *cause)
+{
+    struct ay_mqtt *c = context;
+    set_state(c, false, false, cause ? cause : "connection lost");
+    ay_log_warn("connection to broker lost, reconnecting", "client", c->client_id, "err",
+                cause ? cause : "connection lost", NULL);
+}
+
+static void on_subscribed(void *context, MQTTAsync_successData5 *r)
+{
+    struct ay_mqtt *c = context;
+    char reason[AY_ERRLEN] = "";
+
+    if (r->alt.sub.reasonCodeCount > 0) {
+        for (int i = 0; i < r->alt.sub.reasonCodeCount && i < c->nsubs; i++)
+            if (r->alt.sub.reasonCodes[i] >= 0x80 && reason[0] == '\0')
+                ay_errf(reason, "broker refused subscription to %s: %s", c->subs[i],
+                        MQTTReasonCode_toString(r->alt.sub.reasonCodes[i]));
+    } else if (r->reasonCode >= 0x80 && c->nsubs > 0) {
+        ay_errf(reason, "broker refused subscription to %s: %s", c->subs[0],
+                MQTTReasonCode_toString(r->reasonCode));
+    }
+    if (reason[0]) {
+        set_state(c, false, true, reason);
+        return;
+    }
+    set_state(c, true, false, NULL);
+}
+
+static void on_subscribe_failed(void *context, MQTTAsync_failureData5 *r)
+{
+    struct ay_mqtt *c = context;
+    char reason[AY_ERRLEN];
+
+    ay_errf(reason, "could not subscribe: %s",
+            r->message ? r->message : MQTTReasonCode_toString(r->reasonCode));
+    set_state(c, false, true, reason);
+}
+
+/* Every successful connect, first or automatic: renew the subscriptions. */
+static void on_connected(void *context, char *cause)
+{
+    struct ay_mqtt *c = context;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    bool was = false;
+
+    (void)cause;
+    pthread_mutex_lock(&c->lock);
+    was = c->ever_connected;
+    pthread_mutex_unlock(&c->lock);
+    if (c->nsubs == 0) {
+        set_state(c, true, false, NULL);
+    } else {
+        ro.onSuccess5 = on_subscribed;
+        ro.onFailure5 = on_subscribe_failed;
+        ro.context = c;
+        int rc = MQTTAsync_subscribeMany(c->client, c->nsubs, c->subs, c->sub_qos, &ro);
+        if (rc != MQTTASYNC_SUCCESS) {
+            char reason[AY_ERRLEN];
+            ay_errf(reason, "could not subscribe: %s", MQTTAsync_strerror(rc));
+            set_state(c, false, true, reason);
+        }
+    }
+    if (was)
+        ay_log_info("reconnected to broker", "client", c->client_id, NULL);
+}
+
+static void on_connect_failed(void *context, MQTTAsync_failureData5 *r)
+{
+    struct ay_mqtt *c = context;
+    char reason[AY_ERRLEN];
+
+    if (r->reasonCode != MQTTREASONCODE_SUCCESS)
+        ay_errf(reason, "broker refused connection: %s", MQTTReasonCode_toString(r->reasonCode));
+    else
+        ay_errf(reason, "could not connect to broker: %s",
+                r->message ? r->message : MQTTAsync_strerror(r->code));
+    set_state(c, false, true, reason);
+}
+
+static void on_disconnected_by_server(void *context, MQTTProperties *props,
+                                      enum MQTTReasonCodes code)
+{
+    struct ay_mqtt *c = context;
+    char reason[AY_ERRLEN];
+
+    (void)props;
+    ay_errf(reason, "broker closed the connection: %s", MQTTReasonCode_toString(code));
+    set_state(c, false, false, reason);
+    ay_log_warn("broker closed the connection, reconnecting", "client", c->client_id, "err",
+                MQTTReasonCode_toString(code), NULL);
+}
+
+/* ---- create, connect, free --------------------------------------------- */
+
+static enum ay_err copy_opts(struct ay_mqtt *c, const struct ay_mqtt_opts *o)
+{
+    c->opts = *o;
+    c->url = strdup(o->url);
+    c->client_id = strdup(o->client_id);
+    c->username = dup_or_null(o->username && *o->username ? o->username : NULL);
+    c->password = dup_or_null(o->password && *o->password ? o->password : NULL);
+    c->ca_file = dup_or_null(o->ca_file && *o->ca_file ? o->ca_file : NULL);
+    c->will_topic = dup_or_null(o->will_topic);
+    if (o->will_topic && o->will_len > 0) {
+        c->will_payload = malloc(o->will_len);
+        if (c->will_payload == NULL)
+            return AY_ERR_NOMEM;
+        memcpy(c->will_payload, o->will_payload, o->will_len);
+        c->will_len = o->will_len;
+    }
+    if (!c->url || !c->client_id || (o->username && *o->username && !c->username) ||
+        (o->password && *o->password && !c->password) ||
+        (o->ca_file && *o->ca_file && !c->ca_file) || (o->will_topic && !c->will_topic))
+        return AY_ERR_NOMEM;
+    return AY_OK;
+}
+
+enum ay_err ay_mqtt_new(const struct ay_mqtt_opts *opts, ay_mqtt_msg_fn *on_msg, void *arg,
+                        struct ay_mqtt **out, char err[AY_ERRLEN])
+{
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
+    struct ay_mqtt *c = NULL;
+    enum ay_err rc;
+
+    if (opts->url == NULL || *opts->url == '\0' || opts->client_id == NULL ||
+        *opts->client_id == '\0') {
+        ay_errf(err, "broker URL and client id are required");
+        return AY_ERR_CONFIG;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return AY_ERR_NOMEM;
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    c->on_msg = on_msg;
+    c->arg = arg;
+    rc = copy_opts(c, opts);
+    if (rc != AY_OK)
+        goto fail;
+    /* Keep publishes made while the broker is away, and refuse (never drop
+     * the oldest) when the buffer is full. */
+    co.sendWhileDisconnected = 1;
+    co.allowDisconnectedSendAtAnyTime = 1;
+    co.deleteOldestMessages = 0;
+    co.maxBufferedMessages = opts->max_buffered ? (int)opts->max_buffered : 10000;
+    int prc = MQTTAsync_createWithOptions(&c->client, c->url, c->client_id,
+                                          MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
+    if (prc != MQTTASYNC_SUCCESS) {
+        ay_errf(err, "cannot create MQTT client for %s: %s", c->url, MQTTAsync_strerror(prc));
+        rc = AY_ERR_CONFIG;
+        goto fail;
+    }
+    MQTTAsync_setCallbacks(c->client, c, on_connection_lost, on_message, NULL);
+    MQTTAsync_setConnected(c->client, c, on_connected);
+    MQTTAsync_setDisconnected(c->client, c, on_disconnected_by_server);
+    *out = c;
+    return AY_OK;
+fail:
+    ay_mqtt_free(c);
+    return rc;
+}
+
+enum ay_err ay_mqtt_subscribe(struct ay_mqtt *c, const char *filter, int qos, char err[AY_ERRLEN])
+{
+    if (c->nsubs >= SUBS_MAX) {
+        ay_errf(err, "too many subscriptions (max %d)", SUBS_MAX);
+        return AY_ERR_FULL;
+    }
+    c->subs[c->nsubs] = strdup(filter);
+    if (c->subs[c->nsubs] == NULL)
+        return AY_ERR_NOMEM;
+    c->sub_qos[c->nsubs] = qos;
+    c->nsubs++;
+    return AY_OK;
+}
+
+static bool is_ssl_url(const char *url)
+{
+    return strncmp(url, "ssl://", 6) == 0 || strncmp(url, "mqtts://", 8) == 0 ||
+           strncmp(url, "wss://", 6) == 0;
+}
+
+enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLEN])
+{
+    MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer5;
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+    MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+    MQTTProperties props = MQTTProperties_initializer;
+    MQTTProperty p;
+    struct timespec until;
+    enum ay_err rc = AY_OK;
+
+    co.keepAliveInterval = c->opts.keepalive_s ? (int)c->opts.keepalive_s : 20;
+    co.cleanstart = c->opts.clean_start ? 1 : 0;
+    co.connectTimeout = timeout_ms / 1000 > 0 ? timeout_ms / 1000 : 1;
+    co.automaticReconnect = 1;
+    co.minRetryInterval = 1;
+    co.maxRetryInterval = 30;
+    co.maxInflight = c->opts.max_inflight ? (int)c->opts.max_inflight : 100;
+    co.username = c->username;
+    co.password = c->password;
+    co.onFailure5 = on_connect_failed;
+    co.context = c;
+    p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+    p.value.integer4 = c->opts.session_expiry_s;
+    MQTTProperties_add(&props, &p);
+    if (c->opts.receive_max) {
+        p.identifier = MQTTPROPERTY_CODE_RECEIVE_MAXIMUM;
+        p.value.integer2 = (unsigned short)c->opts.receive_max;
+        MQTTProperties_add(&props, &p);
+    }
+    co.connectProperties = &props;
+    if (is_ssl_url(c->url)) {
+        ssl.trustStore = c->ca_file;
+        ssl.enableServerCertAuth = 1;
+        ssl.verify = 1;
+        ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;
+        co.ssl = &ssl;
+    }
+    if (c->will_topic) {
+        will.topicName = c->will_topic;
+        will.message = NULL;
+        will.payload.data = c->will_payload;
+        will.payload.len = (int)c->will_len;
+        will.qos = 1;
+        co.will = &will;
+    }
+    set_state(c, false, false, "");
+    int prc = MQTTAsync_connect(c->client, &co);
+    MQTTProperties_free(&props);
+    if (prc != MQTTASYNC_SUCCESS) {
+        ay_errf(err, "could not connect to broker %s: %s", c->url, MQTTAsync_strerror(prc));
+        return AY_ERR_MQTT;
+    }
+    deadline_after(&until, timeout_ms);
+    pthread_mutex_lock(&c->lock);
+    while (!c->connected && !c->connect_failed) {
+        if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT)
+            break;
+    }
+    if (!c->connected) {
+        if (c->connect_failed) {
+            ay_errf(err, "%s (%s)", c->reason, c->url);
+            rc = AY_ERR_MQTT;
+        } else {
+            ay_errf(err, "could not connect to broker %s within %d ms", c->url, timeout_ms);
+            rc = AY_ERR_TIMEOUT;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (rc != AY_OK)
+        ay_mqtt_disconnect(c, 1000);
+    return rc;
+}
+
+bool ay_mqtt_is_connected(struct ay_mqtt *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool v = c->connected;
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
+void ay_mqtt_disconnect(struct ay_mqtt *c, int timeout_ms)
+{
+    MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer5;
+
+    if (c == NULL || c->client == NULL)
+        return;
+    dopts.timeout = timeout_ms;
+    if (MQTTAsync_isConnected(c->client))
+        MQTTAsync_disconnect(c->client, &dopts);
+    /* Bounded wait for the DISCONNECT to go out. */
+    for (int waited = 0; MQTTAsync_isConnected(c->client) && waited < timeout_ms; waited += 10) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    set_state(c, false, false, "disconnected");
+}
+
+void ay_mqtt_free(struct ay_mqtt *c)
+{
+    if (c == NULL)
+        return;
+    if (c->client) {
+        ay_mqtt_disconnect(c, 2000);
+        MQTTAsync_destroy(&c->client);
+    }
+    for (int i = 0; i < c->nsubs; i++)
+        free(c->subs[i]);
+    free(c->url);
+    free(c->client_id);
+    free(c->username);
+    free(c->password);
+    free(c->ca_file);
+    free(c->will_topic);
+    free(c->will_payload);
+    pthread_cond_destroy(&c->cond);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* ---- publish -------------------------------------------------------------- */
+
+static void on_published(void *context, MQTTAsync_successData5 *r)
+{
+    struct pending *p = context;
+    char reason[AY_ERRLEN] = "";
+    enum ay_err rc = AY_OK;
+
+    /* A v5 PUBACK can carry a refusal (e.g. 0x87 not authorised). */
+    if (r->reasonCode >= 0x80) {
+        ay_errf(reason, "broker refused publish to %s: %s",
+                r->alt.pub.destinationName ? r->alt.pub.destinationName : "topic",
+                MQTTReasonCode_toString(r->reasonCode));
+        rc = AY_ERR_MQTT;
+    }
+    if (p->done)
+        p->done(p->arg, rc, reason);
+    free(p);
+}
+
+static void on_publish_failed(void *context, MQTTAsync_failureData5 *r)
+{
+    struct pending *p = context;
+    char reason[AY_ERRLEN];
+
+    if (r->reasonCode >= 0x80)
+        ay_errf(reason, "broker refused publish: %s", MQTTReasonCode_toString(r->reasonCode));
+    else
+        ay_errf(reason, "publish failed: %s", r->message ? r->message : MQTTAsync_strerror(r->code));
+    if (p->done)
+        p->done(p->arg, AY_ERR_MQTT, reason);
+    free(p);
+}
+
+enum ay_err ay_mqtt_publish(struct ay_mqtt *c, const char *topic, const void *payload, size_t len,
+                            int qos, bool retain, ay_mqtt_done_fn *done, void *done_arg,
+                            char err[AY_ERRLEN])
+{
+    MQTTAsync_message msg = MQTTAsync_message_initializer;
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    struct pending *p = NULL;
+
+    if (len > (size_t)0x7fffffff) {
+        ay_errf(err, "payload too large (%zu bytes)", len);
+        return AY_ERR_INVALID;
+    }
+    p = malloc(sizeof(*p));
+    if (p == NULL)
+        return AY_ERR_NOMEM;
+    p->done = done;
+    p->arg = done_arg;
+    msg.payload = (void *)payload;
+    msg.payloadlen = (int)len;
+    msg.qos = qos;
+    msg.retained = retain ? 1 : 0;
+    ro.onSuccess5 = on_published;
+    ro.onFailure5 = on_publish_failed;
+    ro.context = p;
+    int prc = MQTTAsync_sendMessage(c->client, topic, &msg, &ro);
+    if (prc != MQTTASYNC_SUCCESS) {
+        free(p);
+        ay_errf(err, "could not publish to %s: %s", topic, MQTTAsync_strerror(prc));
+        return prc == MQTTASYNC_MAX_BUFFERED_MESSAGES ? AY_ERR_FULL : AY_ERR_MQTT;
+    }
+    return AY_OK;
+}
+
+static void waiter_release(struct waiter *w)
+{
+    pthread_mutex_lock(&w->lock);
+    bool last = --w->refs == 0;
+    pthread_mutex_unlock(&w->lock);
+    if (last) {
+        pthread_cond_destroy(&w->cond);
+        pthread_mutex_destroy(&w->lock);
+        free(w);
+    }
+}
+
+static void waiter_done(void *arg, enum ay_err rc, const char *reason)
+{
+    struct waiter *w = arg;
+    pthread_mutex_lock(&w->lock);
+    w->finished = true;
+    w->rc = rc;
+    snprintf(w->reason, sizeof(w->reason), "%s", reason ? reason : "");
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    waiter_release(w);
+}
+
+enum ay_err ay_mqtt_publish_wait(struct ay_mqtt *c, const char *topic, const void *payload,
+                                 size_t len, int qos, int timeout_ms, char err[AY_ERRLEN])
+{
+    struct waiter *w = calloc(1, sizeof(*w));
+    struct timespec until;
+    enum ay_err rc;
+
+    if (w == NULL)
+        return AY_ERR_NOMEM;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->refs = 2; /* this caller and the completion callback */
+    rc = ay_mqtt_publish(c, topic, payload, len, qos, false, waiter_done, w, err);
+    if (rc != AY_OK) {
+        w->refs = 1;
+        waiter_release(w);
+        return rc;
+    }
+    deadline_after(&until, timeout_ms);
+    pthread_mutex_lock(&w->lock);
+    while (!w->finished)
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
+            break;
+    if (!w->finished) {
+        ay_errf(err, "broker did not acknowledge publish to %s within %d ms", topic, timeout_ms);
+        rc = AY_ERR_TIMEOUT;
+    } else if (w->rc != AY_OK) {
+        ay_errf(err, "%s", w->reason);
+        rc = w->rc;
+    }
+    pthread_mutex_unlock(&w->lock);
+    waiter_release(w);
+    return rc;
+}

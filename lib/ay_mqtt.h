@@ -1,0 +1,96 @@
+/*
+ * ay_mqtt.h - an MQTT v5 client over Paho MQTTAsync: persistent session,
+ * automatic reconnect with backoff, subscriptions (shared ones too) renewed
+ * on every connect, QoS 1 publish with completion tracking.
+ *
+ * Owns: one Paho client and its registered subscriptions. Does not own the
+ * payloads passed to ay_mqtt_publish (Paho copies them before returning).
+ *
+ * Threads: Paho runs ONE receive thread and one send thread for every client
+ * in the process, and every callback below runs on the receive thread. A
+ * slow callback stalls all clients of the process; a message callback may
+ * block on purpose to apply back-pressure (the broker then holds the
+ * messages), but must never wait for something that needs the receive
+ * thread (the completion of a publish, a subscribe).
+ *
+ * Delivery: Paho acknowledges an incoming QoS 1 message to the broker when
+ * the message callback returns, whatever it did (stack-notes.md). The
+ * project's end-to-end acknowledgement is the Receipt, not the PUBACK.
+ */
+#ifndef AY_MQTT_H
+#define AY_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ay_err.h"
+
+struct ay_mqtt;
+
+struct ay_mqtt_opts {
+    const char *url;       /* tcp://host:port, ssl://host:port, mqtts://host:port */
+    const char *client_id; /* required */
+    const char *username;  /* NULL: none */
+    const char *password;  /* NULL: none */
+    const char *ca_file;   /* CA to verify the broker with ssl:// URLs */
+    bool clean_start;      /* false: resume the session the broker kept */
+    unsigned session_expiry_s; /* how long the broker keeps the session after a disconnect */
+    unsigned keepalive_s;      /* 0: 20 s */
+    unsigned receive_max;      /* QoS 1 messages in flight towards us; 0: broker default */
+    unsigned max_inflight;     /* our QoS 1 publishes in flight; 0: 100 */
+    unsigned max_buffered;     /* publishes kept while disconnected; 0: 10000 */
+    /* Optional will message, published by the broker if we vanish. */
+    const char *will_topic;
+    const void *will_payload;
+    size_t will_len;
+};
+
+struct ay_mqtt_msg {
+    const char *topic;
+    const void *payload;
+    size_t len;
+    int qos;
+    bool retained;
+    bool dup; /* the broker may have delivered it before */
+};
+
+/* An incoming message; runs on Paho's receive thread. The message is
+ * borrowed for the duration of the call. */
+typedef void ay_mqtt_msg_fn(void *arg, const struct ay_mqtt_msg *m);
+/* A publish finished: rc AY_OK when the broker acknowledged it (QoS 1) or it
+ * was written (QoS 0); otherwise reason says why. Runs on a Paho thread. */
+typedef void ay_mqtt_done_fn(void *arg, enum ay_err rc, const char *reason);
+
+/* On AY_OK *out is a new client (not connected) the caller frees with
+ * ay_mqtt_free(). on_msg may be NULL for a publish-only client. */
+enum ay_err ay_mqtt_new(const struct ay_mqtt_opts *opts, ay_mqtt_msg_fn *on_msg, void *arg,
+                        struct ay_mqtt **out, char err[AY_ERRLEN]);
+
+/* Registers a subscription (filter may be "$share/group/..."), made on
+ * every connect. Call before ay_mqtt_connect. Copies filter. */
+enum ay_err ay_mqtt_subscribe(struct ay_mqtt *c, const char *filter, int qos, char err[AY_ERRLEN]);
+
+/* Connects and makes the registered subscriptions, waiting at most
+ * timeout_ms. After a first success the client reconnects by itself with
+ * backoff (1 s doubling to 30 s) whenever the connection is lost. A refused
+ * subscription (not authorised) is an error naming the filter. */
+enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLEN]);
+bool ay_mqtt_is_connected(struct ay_mqtt *c);
+
+/* Queues a publish. While disconnected it is buffered (up to max_buffered)
+ * and sent on reconnect. done (may be NULL) is called exactly once if and
+ * only if this returns AY_OK. */
+enum ay_err ay_mqtt_publish(struct ay_mqtt *c, const char *topic, const void *payload, size_t len,
+                            int qos, bool retain, ay_mqtt_done_fn *done, void *done_arg,
+                            char err[AY_ERRLEN]);
+/* Publishes and waits until the broker acknowledged it or timeout_ms passed. */
+enum ay_err ay_mqtt_publish_wait(struct ay_mqtt *c, const char *topic, const void *payload,
+                                 size_t len, int qos, int timeout_ms, char err[AY_ERRLEN]);
+
+/* Disconnects cleanly (the broker keeps a persistent session), waiting at
+ * most timeout_ms for in-flight publishes. */
+void ay_mqtt_disconnect(struct ay_mqtt *c, int timeout_ms);
+void ay_mqtt_free(struct ay_mqtt *c); /* NULL is a no-op; disconnects if needed */
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * ay_topic.h - the MQTT topic tree of contract v1 (docs/contract.md).
+ *
+ *   ay/v1/{district}/school/{school}/{device}/{kind}  devices -> backbone
+ *   ay/v1/{district}/receipt/{school}/{device}        backbone -> one device
+ *   ay/v1/{district}/escalation/{audience}            backbone -> police, bureau
+ *   ay/v1/{district}/ack/{audience}                   police, bureau -> backbone
+ *
+ * The district and school are levels of their own so that the broker's ACLs
+ * can scope each account to its subtree. Ids are 1..32 of [a-z0-9-].
+ * Pure functions; no allocation.
+ */
+#ifndef AY_TOPIC_H
+#define AY_TOPIC_H
+
+#include <stddef.h>
+
+#include "ay_err.h"
+
+#define AY_TOPIC_MAX  160
+#define AY_ID_MAX     33 /* 32 characters and the NUL */
+#define AY_KIND_MAX   24
+
+enum ay_topic_class {
+    AY_TOPIC_SCHOOL,     /* a device's inbound message */
+    AY_TOPIC_RECEIPT,    /* a receipt for a device */
+    AY_TOPIC_ESCALATION, /* an escalation feed */
+    AY_TOPIC_ACK,        /* an acknowledgement from police or bureau */
+};
+
+struct ay_topic {
+    enum ay_topic_class cls;
+    char district[AY_ID_MAX];
+    char school[AY_ID_MAX];   /* SCHOOL, RECEIPT */
+    char device[AY_ID_MAX];   /* SCHOOL, RECEIPT */
+    char kind[AY_KIND_MAX];   /* SCHOOL: message kind; ESCALATION, ACK: audience */
+};
+
+/* Splits a topic of the tree; AY_ERR_INVALID with a reason otherwise. */
+enum ay_err ay_topic_parse(const char *topic, struct ay_topic *out, char err[AY_ERRLEN]);
+
+/* Builders: AY_ERR_INVALID if an id is not valid or the result is too long. */
+enum ay_err ay_topic_school(char out[AY_TOPIC_MAX], const char *district, const char *school,
+                            const char *device, const char *kind);
+enum ay_err ay_topic_receipt(char out[AY_TOPIC_MAX], const char *district, const char *school,
+                             const char *device);
+enum ay_err ay_topic_escalation(char out[AY_TOPIC_MAX], const char *district,
+                                const char *audience);
+enum ay_err ay_topic_ack(char out[AY_TOPIC_MAX], const char *district, const char *audience);
+
+/* 1..32 characters of [a-z0-9-], not starting with '-'. */
+int ay_topic_id_ok(const char *id);
+
+#endif

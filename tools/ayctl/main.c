@@ -1,0 +1,141 @@
+/*
+ * ayctl main.c - argument parsing, configuration and dispatch only.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ay_log.h"
+#include "ayctl.h"
+
+static const struct ay_config_def defs[] = {
+    AY_CONFIG_COMMON_DEFS(struct ayctl_config, common),
+    {"school", "AY_SCHOOL", AY_CFG_STRING, NULL, 0, 0, offsetof(struct ayctl_config, school),
+     "school id this client reports for (fills header.schoolId)"},
+    {"timeout_ms", "AY_TIMEOUT_MS", AY_CFG_INT, "30000", 100, 3600000,
+     offsetof(struct ayctl_config, timeout_ms), "overall time to wait for a receipt or a message"},
+    {"receipt_wait_ms", "AY_RECEIPT_WAIT_MS", AY_CFG_INT, "5000", 100, 600000,
+     offsetof(struct ayctl_config, receipt_wait_ms),
+     "re-send a message (same id) when no receipt came after this long"},
+    {"wait_receipt", "AY_WAIT_RECEIPT", AY_CFG_BOOL, "true", 0, 0,
+     offsetof(struct ayctl_config, wait_receipt),
+     "pub: wait for the backbone's receipt (false: only the broker's acknowledgement)"},
+};
+#define NDEFS (sizeof(defs) / sizeof(defs[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ayctl [--config FILE] COMMAND [ARGS]\n"
+            "\n"
+            "Commands:\n"
+            "  pub TYPE --json FILE|-     publish a message given as JSON (header filled in)\n"
+            "      [--no-receipt]         do not wait for the backbone's receipt\n"
+            "  sub FEED [--count N]       print arriving messages as JSON lines; FEED is\n"
+            "                             alarm, escalation, receipt, ack, school or all,\n"
+            "                             or --topic FILTER\n"
+            "  validate TYPE --json FILE|-  check a message offline, print it normalised\n"
+            "  migrate [--status]         apply database migrations\n"
+            "  registry add-district D | add-school D S | add-device S DEVICE [KIND]\n"
+            "  config                     print the effective configuration\n"
+            "  config-reference           print the configuration table as Markdown\n"
+            "\n"
+            "TYPE: alarm alarm-cancel notice report hazard hazard-update monthly status\n"
+            "      receipt escalation ack\n\n");
+    ay_config_print_help(defs, NDEFS, out);
+}
+
+void ayctl_fail(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("ayctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int ayctl_exit_code(enum ay_err rc)
+{
+    switch (rc) {
+    case AY_OK:
+        return AYCTL_EXIT_OK;
+    case AY_ERR_INVALID:
+    case AY_ERR_CONFIG:
+        return AYCTL_EXIT_USAGE;
+    default:
+        return AYCTL_EXIT_FAILURE;
+    }
+}
+
+const char *ayctl_client_id(const struct ayctl_config *cfg, char *buf, size_t cap)
+{
+    if (cfg->common.mqtt_client_id && *cfg->common.mqtt_client_id)
+        return cfg->common.mqtt_client_id;
+    if (cfg->common.mqtt_username && *cfg->common.mqtt_username)
+        return cfg->common.mqtt_username;
+    snprintf(buf, cap, "ayctl-%ld", (long)getpid());
+    return buf;
+}
+
+int main(int argc, char **argv)
+{
+    struct ayctl_config cfg;
+    char err[AY_ERRLEN] = "";
+    const char *file = ay_config_env_file();
+    int i = 1;
+    int code = AYCTL_EXIT_USAGE;
+    enum ay_level level = AY_LOG_INFO;
+
+    memset(&cfg, 0, sizeof(cfg));
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            file = argv[++i];
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return AYCTL_EXIT_OK;
+        } else {
+            ayctl_fail("unknown option %s (see ayctl --help)", argv[i]);
+            return AYCTL_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return AYCTL_EXIT_USAGE;
+    }
+    if (ay_config_load(defs, NDEFS, file, &cfg, err) != AY_OK) {
+        ayctl_fail("%s", err);
+        goto cleanup;
+    }
+    if (ay_log_level_parse(cfg.common.log_level, &level) != AY_OK) {
+        ayctl_fail("log_level: unknown level \"%s\"", cfg.common.log_level);
+        goto cleanup;
+    }
+    ay_log_init("ayctl", level);
+    const char *cmd = argv[i];
+    int sub_argc = argc - i;
+    char **sub_argv = argv + i;
+    if (strcmp(cmd, "pub") == 0)
+        code = ayctl_pub(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "sub") == 0)
+        code = ayctl_sub(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "validate") == 0)
+        code = ayctl_validate(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "migrate") == 0)
+        code = ayctl_migrate(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "registry") == 0)
+        code = ayctl_registry(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "config") == 0) {
+        ay_config_log(defs, NDEFS, &cfg);
+        code = AYCTL_EXIT_OK;
+    } else if (strcmp(cmd, "config-reference") == 0) {
+        ay_config_print_markdown(defs, NDEFS, stdout);
+        code = AYCTL_EXIT_OK;
+    } else
+        ayctl_fail("unknown command \"%s\" (see ayctl --help)", cmd);
+cleanup:
+    ay_config_cleanup(defs, NDEFS, &cfg);
+    return code;
+}
