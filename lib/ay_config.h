@@ -29,8 +29,8 @@ enum ay_config_type {
 };
 
 struct ay_config_def {
-    const char *key;  /* e.g. "mqtt_url" */
-    const char *env;  /* e.g. "AY_MQTT_URL"; NULL: no environment override */
+    const char *key; /* e.g. "mqtt_url" */
+    const char *env; /* e.g. "AY_MQTT_URL"; NULL: no environment override */
     enum ay_config_type type;
     const char *def;  /* default, as text; NULL: unset (empty string for strings) */
     long long min;    /* AY_CFG_INT only */
@@ -56,19 +56,61 @@ struct ay_common_config {
  * Use inside a program's table: AY_CONFIG_COMMON_DEFS(struct recorder_config, common),
  */
 #define AY_CONFIG_COMMON_DEFS(T, M)                                                                \
-    {"mqtt_url", "AY_MQTT_URL", AY_CFG_STRING, "tcp://127.0.0.1:11883", 0, 0,                      \
-     offsetof(T, M.mqtt_url), "broker URL: tcp://host:port, ssl://host:port or mqtts://host:port"}, \
-        {"mqtt_username", "AY_MQTT_USERNAME", AY_CFG_STRING, NULL, 0, 0,                           \
-         offsetof(T, M.mqtt_username), "broker account name"},                                     \
-        {"mqtt_password", "AY_MQTT_PASSWORD", AY_CFG_SECRET, NULL, 0, 0,                           \
-         offsetof(T, M.mqtt_password), "broker account password"},                                 \
-        {"mqtt_client_id", "AY_MQTT_CLIENT_ID", AY_CFG_STRING, NULL, 0, 0,                         \
-         offsetof(T, M.mqtt_client_id), "MQTT client id (default: derived from the account)"},     \
-        {"mqtt_ca_file", "AY_MQTT_CA_FILE", AY_CFG_STRING, NULL, 0, 0, offsetof(T, M.mqtt_ca_file), \
+    {"mqtt_url",                                                                                   \
+     "AY_MQTT_URL",                                                                                \
+     AY_CFG_STRING,                                                                                \
+     "tcp://127.0.0.1:11883",                                                                      \
+     0,                                                                                            \
+     0,                                                                                            \
+     offsetof(T, M.mqtt_url),                                                                      \
+     "broker URL: tcp://host:port, ssl://host:port or mqtts://host:port"},                         \
+        {"mqtt_username",                                                                          \
+         "AY_MQTT_USERNAME",                                                                       \
+         AY_CFG_STRING,                                                                            \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         0,                                                                                        \
+         offsetof(T, M.mqtt_username),                                                             \
+         "broker account name"},                                                                   \
+        {"mqtt_password",                                                                          \
+         "AY_MQTT_PASSWORD",                                                                       \
+         AY_CFG_SECRET,                                                                            \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         0,                                                                                        \
+         offsetof(T, M.mqtt_password),                                                             \
+         "broker account password"},                                                               \
+        {"mqtt_client_id",                                                                         \
+         "AY_MQTT_CLIENT_ID",                                                                      \
+         AY_CFG_STRING,                                                                            \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         0,                                                                                        \
+         offsetof(T, M.mqtt_client_id),                                                            \
+         "MQTT client id (default: derived from the account)"},                                    \
+        {"mqtt_ca_file",                                                                           \
+         "AY_MQTT_CA_FILE",                                                                        \
+         AY_CFG_STRING,                                                                            \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         0,                                                                                        \
+         offsetof(T, M.mqtt_ca_file),                                                              \
          "CA certificate for ssl:// broker URLs"},                                                 \
-        {"database_url", "DATABASE_URL", AY_CFG_SECRET, NULL, 0, 0, offsetof(T, M.database_url),   \
+        {"database_url",                                                                           \
+         "DATABASE_URL",                                                                           \
+         AY_CFG_SECRET,                                                                            \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         0,                                                                                        \
+         offsetof(T, M.database_url),                                                              \
          "PostgreSQL connection URI (postgresql://user:password@host:port/db)"},                   \
-        {"district", "AY_DISTRICT", AY_CFG_STRING, "d01", 0, 0, offsetof(T, M.district),           \
+        {"district",                                                                               \
+         "AY_DISTRICT",                                                                            \
+         AY_CFG_STRING,                                                                            \
+         "d01",                                                                                    \
+         0,                                                                                        \
+         0,                                                                                        \
+         offsetof(T, M.district),                                                                  \
          "district id this process serves"},                                                       \
     {                                                                                              \
         "log_level", "AY_LOG_LEVEL", AY_CFG_STRING, "info", 0, 0, offsetof(T, M.log_level),        \

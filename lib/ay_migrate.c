@@ -18,12 +18,11 @@
 /* Arbitrary constant naming "anyuan schema migration" for pg_advisory_xact_lock. */
 #define MIGRATE_LOCK_KEY "4710531"
 
-static const char CREATE_TABLE_SQL[] =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version integer PRIMARY KEY,"
-    " name text NOT NULL,"
-    " fingerprint text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now())";
+static const char CREATE_TABLE_SQL[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                       " version integer PRIMARY KEY,"
+                                       " name text NOT NULL,"
+                                       " fingerprint text NOT NULL,"
+                                       " applied_at timestamptz NOT NULL DEFAULT now())";
 
 static void fingerprint(const struct ay_migration *m, char out[17])
 {
@@ -43,9 +42,8 @@ int ay_migrate_latest(void)
 enum ay_err ay_migrate_version(struct ay_pg *db, int *version, char err[AY_ERRLEN])
 {
     struct ay_pg_result *r = NULL;
-    enum ay_err rc = ay_pg_exec(db,
-                                "SELECT coalesce(max(version), 0) FROM schema_migrations", 0,
-                                NULL, &r, err);
+    enum ay_err rc =
+        ay_pg_exec(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, &r, err);
     if (rc != AY_OK) {
         /* 42P01: undefined table, i.e. nothing applied yet. */
         if (strcmp(ay_pg_sqlstate(db), "42P01") == 0) {
@@ -71,13 +69,14 @@ static enum ay_err apply_one(struct ay_pg *db, const struct ay_migration *m, int
     snprintf(version, sizeof(version), "%d", m->version);
     fingerprint(m, fp);
     const char *p1[] = {version};
-    rc = ay_pg_exec(db, "SELECT fingerprint FROM schema_migrations WHERE version = $1", 1, p1,
-                    &r, err);
+    rc = ay_pg_exec(db, "SELECT fingerprint FROM schema_migrations WHERE version = $1", 1, p1, &r,
+                    err);
     if (rc != AY_OK)
         return rc;
     if (ay_pg_nrows(r) == 1) {
         if (strcmp(ay_pg_value(r, 0, 0), fp) != 0) {
-            ay_errf(err, "migration %s was changed after it was applied (fingerprint %s, recorded %s)",
+            ay_errf(err,
+                    "migration %s was changed after it was applied (fingerprint %s, recorded %s)",
                     m->name, fp, ay_pg_value(r, 0, 0));
             rc = AY_ERR_DB;
         }
@@ -93,8 +92,9 @@ static enum ay_err apply_one(struct ay_pg *db, const struct ay_migration *m, int
         return rc;
     }
     const char *p2[] = {version, m->name, fp};
-    rc = ay_pg_exec(db, "INSERT INTO schema_migrations (version, name, fingerprint) VALUES ($1, $2, $3)",
-                    3, p2, NULL, err);
+    rc = ay_pg_exec(
+        db, "INSERT INTO schema_migrations (version, name, fingerprint) VALUES ($1, $2, $3)", 3, p2,
+        NULL, err);
     if (rc == AY_OK)
         *ran = 1;
     return rc;

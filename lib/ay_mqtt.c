@@ -44,7 +44,7 @@ struct ay_mqtt {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     /* Guarded by lock. */
-    bool connected;  /* CONNACK received and subscriptions granted */
+    bool connected; /* CONNACK received and subscriptions granted */
     bool ever_connected;
     bool connect_failed;
     char reason[AY_ERRLEN];
@@ -460,7 +460,8 @@ static void on_publish_failed(void *context, MQTTAsync_failureData5 *r)
     if (r->reasonCode >= 0x80)
         ay_errf(reason, "broker refused publish: %s", MQTTReasonCode_toString(r->reasonCode));
     else
-        ay_errf(reason, "publish failed: %s", r->message ? r->message : MQTTAsync_strerror(r->code));
+        ay_errf(reason, "publish failed: %s",
+                r->message ? r->message : MQTTAsync_strerror(r->code));
     if (p->done)
         p->done(p->arg, AY_ERR_MQTT, reason);
     free(p);

@@ -29,12 +29,12 @@
 struct ay_mqtt;
 
 struct ay_mqtt_opts {
-    const char *url;       /* tcp://host:port, ssl://host:port, mqtts://host:port */
-    const char *client_id; /* required */
-    const char *username;  /* NULL: none */
-    const char *password;  /* NULL: none */
-    const char *ca_file;   /* CA to verify the broker with ssl:// URLs */
-    bool clean_start;      /* false: resume the session the broker kept */
+    const char *url;           /* tcp://host:port, ssl://host:port, mqtts://host:port */
+    const char *client_id;     /* required */
+    const char *username;      /* NULL: none */
+    const char *password;      /* NULL: none */
+    const char *ca_file;       /* CA to verify the broker with ssl:// URLs */
+    bool clean_start;          /* false: resume the session the broker kept */
     unsigned session_expiry_s; /* how long the broker keeps the session after a disconnect */
     unsigned keepalive_s;      /* 0: 20 s */
     unsigned receive_max;      /* QoS 1 messages in flight towards us; 0: broker default */

@@ -101,10 +101,11 @@ static void ignore_notice(void *arg, const char *message)
 enum ay_err ay_pg_connect(struct ay_pg *db, char err[AY_ERRLEN])
 {
     /* Our defaults come before dbname so that values in the URL win. */
-    const char *keys[] = {"connect_timeout",     "keepalives",       "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-                          "options",             "application_name", "dbname",
-                          NULL};
+    const char *keys[] = {"connect_timeout",  "keepalives",
+                          "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "tcp_user_timeout",
+                          "options",          "application_name",
+                          "dbname",           NULL};
     const char *vals[] = {"10", "1", "5", "2", "3", "15000", db->options, "anyuan", db->url, NULL};
 
     if (db->conn) {

@@ -53,8 +53,7 @@ enum ay_err ay_topic_receipt(char out[AY_TOPIC_MAX], const char *district, const
     return fmt(out, district, "receipt", school, device, NULL);
 }
 
-enum ay_err ay_topic_escalation(char out[AY_TOPIC_MAX], const char *district,
-                                const char *audience)
+enum ay_err ay_topic_escalation(char out[AY_TOPIC_MAX], const char *district, const char *audience)
 {
     if (!ay_topic_id_ok(district) || !kind_ok(audience))
         return AY_ERR_INVALID;

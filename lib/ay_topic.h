@@ -17,9 +17,9 @@
 
 #include "ay_err.h"
 
-#define AY_TOPIC_MAX  160
-#define AY_ID_MAX     33 /* 32 characters and the NUL */
-#define AY_KIND_MAX   24
+#define AY_TOPIC_MAX 160
+#define AY_ID_MAX    33 /* 32 characters and the NUL */
+#define AY_KIND_MAX  24
 
 enum ay_topic_class {
     AY_TOPIC_SCHOOL,     /* a device's inbound message */
@@ -31,9 +31,9 @@ enum ay_topic_class {
 struct ay_topic {
     enum ay_topic_class cls;
     char district[AY_ID_MAX];
-    char school[AY_ID_MAX];   /* SCHOOL, RECEIPT */
-    char device[AY_ID_MAX];   /* SCHOOL, RECEIPT */
-    char kind[AY_KIND_MAX];   /* SCHOOL: message kind; ESCALATION, ACK: audience */
+    char school[AY_ID_MAX]; /* SCHOOL, RECEIPT */
+    char device[AY_ID_MAX]; /* SCHOOL, RECEIPT */
+    char kind[AY_KIND_MAX]; /* SCHOOL: message kind; ESCALATION, ACK: audience */
 };
 
 /* Splits a topic of the tree; AY_ERR_INVALID with a reason otherwise. */
@@ -44,8 +44,7 @@ enum ay_err ay_topic_school(char out[AY_TOPIC_MAX], const char *district, const 
                             const char *device, const char *kind);
 enum ay_err ay_topic_receipt(char out[AY_TOPIC_MAX], const char *district, const char *school,
                              const char *device);
-enum ay_err ay_topic_escalation(char out[AY_TOPIC_MAX], const char *district,
-                                const char *audience);
+enum ay_err ay_topic_escalation(char out[AY_TOPIC_MAX], const char *district, const char *audience);
 enum ay_err ay_topic_ack(char out[AY_TOPIC_MAX], const char *district, const char *audience);
 
 /* 1..32 characters of [a-z0-9-], not starting with '-'. */

@@ -1,0 +1,276 @@
+/*
+ * pipeline.c - queue, batches, retries, receipts; see pipeline.h.
+ */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ay_log.h"
+#include "ay_pg.h"
+#include "ay_queue.h"
+#include "ay_time.h"
+#include "recorder.h"
+#include "store.h"
+
+#define BACKOFF_MIN_MS    100
+#define BACKOFF_MAX_MS    5000
+#define STATS_INTERVAL_US (60LL * 1000000LL)
+
+struct recorder_pipeline {
+    struct recorder_pipeline_opts o;
+    struct ay_pg *db;
+    struct ay_mqtt *receipts;
+    struct ay_queue *q;
+    struct recorder_item **batch;
+    /* Counters, written by the worker thread only. */
+    unsigned long long stored, duplicates, rejected, lost;
+    int64_t next_stats_us;
+};
+
+enum ay_err recorder_pipeline_new(const struct recorder_pipeline_opts *o, struct ay_pg *db,
+                                  struct ay_mqtt *receipts, struct recorder_pipeline **out)
+{
+    struct recorder_pipeline *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return AY_ERR_NOMEM;
+    p->o = *o;
+    p->db = db;
+    p->receipts = receipts;
+    p->batch = calloc(o->batch_max, sizeof(*p->batch));
+    enum ay_err rc =
+        p->batch ? ay_queue_new(o->queue_max_items, o->queue_max_bytes, &p->q) : AY_ERR_NOMEM;
+    if (rc != AY_OK) {
+        free(p->batch);
+        free(p);
+        return rc;
+    }
+    p->next_stats_us = ay_time_now_us() + STATS_INTERVAL_US;
+    *out = p;
+    return AY_OK;
+}
+
+void recorder_pipeline_free(struct recorder_pipeline *p)
+{
+    void *left[64];
+    size_t n;
+
+    if (p == NULL)
+        return;
+    ay_queue_close(p->q);
+    while ((n = ay_queue_pop_batch(p->q, left, 64, 0)) > 0)
+        for (size_t i = 0; i < n; i++)
+            recorder_item_free(left[i]);
+    ay_queue_free(p->q);
+    free(p->batch);
+    free(p);
+}
+
+void recorder_pipeline_offer(void *arg, const struct ay_mqtt_msg *m)
+{
+    struct recorder_pipeline *p = arg;
+    struct recorder_item *it = recorder_item_new(m->topic, m->payload, m->len, ay_time_now_us());
+    bool waited = false;
+
+    if (it == NULL) {
+        /* The broker already has our ack; the sender re-sends without receipt. */
+        ay_log_error("cannot queue message: out of memory", "topic", m->topic, NULL);
+        return;
+    }
+    for (;;) {
+        enum ay_err rc = ay_queue_push(p->q, it, m->len + strlen(m->topic) + sizeof(*it), 500);
+        if (rc == AY_OK)
+            return;
+        if (rc == AY_ERR_CLOSED) {
+            ay_log_warn("message arrived while stopping; its sender will re-send it", "topic",
+                        m->topic, NULL);
+            recorder_item_free(it);
+            return;
+        }
+        if (!waited)
+            ay_log_warn("queue full, holding the broker back", "topic", m->topic, NULL);
+        waited = true;
+    }
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Reconnects until it works, *stop is set, or until_us passes (0: never). */
+static bool reconnect(struct recorder_pipeline *p, int64_t until_us)
+{
+    char err[AY_ERRLEN] = "";
+    int backoff = BACKOFF_MIN_MS;
+
+    for (;;) {
+        if (ay_pg_connect(p->db, err) == AY_OK) {
+            ay_log_info("reconnected to the database", NULL);
+            return true;
+        }
+        /* Stopping: keep trying for the drain time, then give up. */
+        if (*p->o.stop && until_us == 0)
+            until_us = ay_time_now_us() + (int64_t)p->o.drain_timeout_ms * 1000;
+        if (until_us && ay_time_now_us() > until_us)
+            return false;
+        ay_log_debug("database still unavailable", "err", err, NULL);
+        sleep_ms(backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+}
+
+/* Receipt publish finished (Paho thread). */
+static void receipt_done(void *arg, enum ay_err rc, const char *reason)
+{
+    (void)arg;
+    if (rc != AY_OK)
+        ay_log_warn("could not publish receipt; the sender will re-send", "err", reason, NULL);
+}
+
+static void send_receipt(struct recorder_pipeline *p, struct recorder_item *it)
+{
+    char err[AY_ERRLEN] = "";
+    char topic[AY_TOPIC_MAX];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+
+    enum ay_err rc =
+        recorder_receipt_pack(it, p->o.service_id, ay_time_now_us(), &buf, &len, topic);
+    if (rc == AY_OK)
+        rc = ay_mqtt_publish(p->receipts, topic, buf, len, 1, false, receipt_done, NULL, err);
+    if (rc != AY_OK && rc != AY_ERR_NOTFOUND)
+        ay_log_warn("could not publish receipt; the sender will re-send", "msg_id", it->msg_id,
+                    "topic", topic, "err", err[0] ? err : ay_strerror(rc), NULL);
+    free(buf);
+}
+
+/* Logs and counts the outcome of one item, then sends its receipt. */
+static void finish_item(struct recorder_pipeline *p, struct recorder_item *it)
+{
+    switch (it->outcome) {
+    case RECORDER_STORED:
+        p->stored++;
+        ay_log_debug("stored", "msg_id", it->msg_id, "type", it->type->name, "school",
+                     it->where.school, "device", it->where.device, NULL);
+        break;
+    case RECORDER_DUPLICATE:
+        p->duplicates++;
+        ay_log_debug("duplicate", "msg_id", it->msg_id, "device", it->where.device, NULL);
+        break;
+    case RECORDER_REJECTED:
+        p->rejected++;
+        ay_log_warn("rejected message", "msg_id", it->msg_id, "topic", it->topic, "err", it->reason,
+                    NULL);
+        break;
+    case RECORDER_PENDING:
+        return;
+    }
+    send_receipt(p, it);
+}
+
+/* One by one, after the database refused a whole batch: find the culprit. */
+static void store_singly(struct recorder_pipeline *p, struct recorder_item **items, size_t n)
+{
+    char err[AY_ERRLEN] = "";
+
+    for (size_t i = 0; i < n; i++) {
+        struct recorder_item *it = items[i];
+        enum ay_err rc = recorder_store_batch(p->db, &it, 1, err);
+        if (rc == AY_ERR_DB) {
+            ay_log_error("database refused message, keeping it as a dead letter", "msg_id",
+                         it->msg_id, "topic", it->topic, "err", err, NULL);
+            recorder_reject(it, "could not be stored: %s", err);
+            rc = recorder_store_dead_letter(p->db, it, err);
+        }
+        if (rc != AY_OK) {
+            ay_log_error("could not store message; its sender will re-send it", "msg_id",
+                         it->msg_id, "topic", it->topic, "err", err, NULL);
+            it->outcome = RECORDER_PENDING;
+            p->lost++;
+        }
+    }
+}
+
+/* Stores one batch, retrying through outages; until_us 0 = as long as not stopped. */
+static void process(struct recorder_pipeline *p, struct recorder_item **items, size_t n,
+                    int64_t until_us)
+{
+    char err[AY_ERRLEN] = "";
+    int64_t now = ay_time_now_us();
+    bool warned = false;
+
+    for (size_t i = 0; i < n; i++)
+        recorder_decode(items[i], now);
+    for (;;) {
+        enum ay_err rc =
+            ay_pg_is_connected(p->db) ? recorder_store_batch(p->db, items, n, err) : AY_ERR_IO;
+        if (rc == AY_OK)
+            break;
+        if (rc == AY_ERR_DB) {
+            ay_log_warn("database refused a batch, storing its messages one by one", "count",
+                        n > 1 ? "many" : "1", "err", err, NULL);
+            store_singly(p, items, n);
+            break;
+        }
+        if (!warned)
+            ay_log_warn("database unavailable, holding messages and reconnecting", "err",
+                        err[0] ? err : "not connected", NULL);
+        warned = true;
+        if (!reconnect(p, until_us)) {
+            ay_log_error("could not store messages before stopping; their senders will re-send",
+                         "err", err, NULL);
+            p->lost += n;
+            for (size_t i = 0; i < n; i++)
+                items[i]->outcome = RECORDER_PENDING;
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        finish_item(p, items[i]);
+        recorder_item_free(items[i]);
+    }
+}
+
+static void log_stats(struct recorder_pipeline *p, bool force)
+{
+    char stored[24], dups[24], rejected[24], lost[24], queued[24];
+    int64_t now = ay_time_now_us();
+
+    if (!force && now < p->next_stats_us)
+        return;
+    p->next_stats_us = now + STATS_INTERVAL_US;
+    snprintf(stored, sizeof(stored), "%llu", p->stored);
+    snprintf(dups, sizeof(dups), "%llu", p->duplicates);
+    snprintf(rejected, sizeof(rejected), "%llu", p->rejected);
+    snprintf(lost, sizeof(lost), "%llu", p->lost);
+    snprintf(queued, sizeof(queued), "%zu", ay_queue_len(p->q));
+    ay_log_info("stats", "stored", stored, "duplicates", dups, "rejected", rejected, "unstored",
+                lost, "queued", queued, NULL);
+}
+
+void recorder_pipeline_run(struct recorder_pipeline *p)
+{
+    while (!*p->o.stop) {
+        size_t n = ay_queue_pop_batch(p->q, (void **)p->batch, p->o.batch_max, 200);
+        if (n > 0)
+            process(p, p->batch, n, 0);
+        log_stats(p, false);
+    }
+}
+
+size_t recorder_pipeline_drain(struct recorder_pipeline *p, int timeout_ms)
+{
+    int64_t until = ay_time_now_us() + (int64_t)timeout_ms * 1000;
+    unsigned long long lost_before = p->lost;
+    size_t n;
+
+    ay_queue_close(p->q);
+    while ((n = ay_queue_pop_batch(p->q, (void **)p->batch, p->o.batch_max, 0)) > 0)
+        process(p, p->batch, n, until);
+    log_stats(p, true);
+    return (size_t)(p->lost - lost_before);
+}
