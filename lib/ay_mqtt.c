@@ -142,7 +142,10 @@ static void on_subscribed(void *context, MQTTAsync_successData5 *r)
     struct ay_mqtt *c = context;
     char reason[AY_ERRLEN] = "";
 
-    if (r->alt.sub.reasonCodeCount > 0) {
+    /* Paho 1.3.12 fills alt.sub.reasonCodes only when there are two or more
+     * subscriptions; for one, the code is in reasonCode and the array
+     * pointer is left uninitialised. */
+    if (r->alt.sub.reasonCodeCount > 1) {
         for (int i = 0; i < r->alt.sub.reasonCodeCount && i < c->nsubs; i++)
             if (r->alt.sub.reasonCodes[i] >= 0x80 && reason[0] == '\0')
                 ay_errf(reason, "broker refused subscription to %s: %s", c->subs[i],
@@ -163,8 +166,12 @@ static void on_subscribe_failed(void *context, MQTTAsync_failureData5 *r)
     struct ay_mqtt *c = context;
     char reason[AY_ERRLEN];
 
-    ay_errf(reason, "could not subscribe: %s",
-            r->message ? r->message : MQTTReasonCode_toString(r->reasonCode));
+    if (r->reasonCode >= 0x80)
+        ay_errf(reason, "broker refused subscription to %s: %s", c->nsubs ? c->subs[0] : "",
+                MQTTReasonCode_toString(r->reasonCode));
+    else
+        ay_errf(reason, "could not subscribe: %s",
+                r->message ? r->message : MQTTAsync_strerror(r->code));
     set_state(c, false, true, reason);
 }
 

@@ -225,12 +225,12 @@ static void test_schema_battery_oneof_is_checked_only_when_present(void **state)
 static void test_schema_event_times_may_be_at_most_24_hours_ahead(void **state)
 {
     (void)state;
-    ProtobufCMessage *m = load_valid("status"); /* sent 2026-11-30T23:55:00Z */
-    const int64_t sent_us = NOW_US - 5 * 60 * 1000000LL;
+    ProtobufCMessage *m = load_valid("status"); /* sent 2026-11-23T23:55:00Z */
+    const int64_t sent_us = NOW_US - (7 * 24 * 60 + 5) * 60 * 1000000LL;
 
     assert_valid(m, sent_us - 24 * HOUR_US);
     assert_invalid(m, sent_us - 24 * HOUR_US - 1,
-                   "status.header.sentAt: 2026-11-30T23:55:00Z is more than 24 h in the future");
+                   "status.header.sentAt: 2026-11-23T23:55:00Z is more than 24 h in the future");
     protobuf_c_message_free_unpacked(m, NULL);
 }
 
@@ -258,16 +258,16 @@ static void test_schema_catches_values_the_codec_never_produces(void **state)
 {
     (void)state;
     Anyuan__V1__Receipt *r = (Anyuan__V1__Receipt *)load_valid("receipt");
-    Anyuan__V1__Deadline *d = r->deadlines[1];
+    Anyuan__V1__Deadline *d = r->deadlines[0];
     char bad_utf8[] = "ref \xff";
     char *reference = r->reference;
 
     d->due_at->nanos = -1;
-    assert_invalid(&r->base, NOW_US, "receipt.deadlines[1].dueAt: nanos must be 0..999999999");
+    assert_invalid(&r->base, NOW_US, "receipt.deadlines[0].dueAt: nanos must be 0..999999999");
     d->due_at->nanos = 0;
     d->kind = (Anyuan__V1__DeadlineKind)77;
     assert_invalid(&r->base, NOW_US,
-                   "receipt.deadlines[1].kind: unknown value 77 of anyuan.v1.DeadlineKind");
+                   "receipt.deadlines[0].kind: unknown value 77 of anyuan.v1.DeadlineKind");
     d->kind = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_FINAL_REPORT;
     r->reference = bad_utf8;
     assert_invalid(&r->base, NOW_US, "receipt.reference: invalid UTF-8");

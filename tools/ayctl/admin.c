@@ -95,7 +95,8 @@ int ayctl_registry(const struct ayctl_config *cfg, int argc, char **argv)
             cmd = &registry_cmds[i];
     int nargs = argc - 2;
     if (cmd == NULL || nargs < cmd->min_args || nargs > cmd->max_args) {
-        ayctl_fail("usage: ayctl registry %s", cmd ? cmd->usage : "add-district|add-school|add-device ...");
+        ayctl_fail("usage: ayctl registry %s",
+                   cmd ? cmd->usage : "add-district|add-school|add-device ...");
         return AYCTL_EXIT_USAGE;
     }
     for (int i = 0; i < nargs; i++)

@@ -16,10 +16,10 @@
 
 struct ayctl_config {
     struct ay_common_config common;
-    char *school;               /* the school this client belongs to (devices) */
-    long long timeout_ms;       /* overall wait for a receipt or a message */
-    long long receipt_wait_ms;  /* re-send a message without receipt after this */
-    bool wait_receipt;          /* pub: wait for the backbone's receipt */
+    char *school;              /* the school this client belongs to (devices) */
+    long long timeout_ms;      /* overall wait for a receipt or a message */
+    long long receipt_wait_ms; /* re-send a message without receipt after this */
+    bool wait_receipt;         /* pub: wait for the backbone's receipt */
 };
 
 #define AYCTL_EXIT_OK      0
@@ -28,6 +28,7 @@ struct ayctl_config {
 
 int ayctl_pub(const struct ayctl_config *cfg, int argc, char **argv);
 int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv);
+int ayctl_encode(const struct ayctl_config *cfg, int argc, char **argv);
 int ayctl_validate(const struct ayctl_config *cfg, int argc, char **argv);
 int ayctl_migrate(const struct ayctl_config *cfg, int argc, char **argv);
 int ayctl_registry(const struct ayctl_config *cfg, int argc, char **argv);

@@ -27,23 +27,24 @@ static const struct ay_config_def defs[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: ayctl [--config FILE] COMMAND [ARGS]\n"
-            "\n"
-            "Commands:\n"
-            "  pub TYPE --json FILE|-     publish a message given as JSON (header filled in)\n"
-            "      [--no-receipt]         do not wait for the backbone's receipt\n"
-            "  sub FEED [--count N]       print arriving messages as JSON lines; FEED is\n"
-            "                             alarm, escalation, receipt, ack, school or all,\n"
-            "                             or --topic FILTER\n"
-            "  validate TYPE --json FILE|-  check a message offline, print it normalised\n"
-            "  migrate [--status]         apply database migrations\n"
-            "  registry add-district D | add-school D S | add-device S DEVICE [KIND]\n"
-            "  config                     print the effective configuration\n"
-            "  config-reference           print the configuration table as Markdown\n"
-            "\n"
-            "TYPE: alarm alarm-cancel notice report hazard hazard-update monthly status\n"
-            "      receipt escalation ack\n\n");
+    fprintf(out, "usage: ayctl [--config FILE] COMMAND [ARGS]\n"
+                 "\n"
+                 "Commands:\n"
+                 "  pub TYPE --json FILE|-     publish a message given as JSON (header filled in)\n"
+                 "      [--no-receipt]         do not wait for the backbone's receipt\n"
+                 "  sub FEED [--count N]       print arriving messages as JSON lines; FEED is\n"
+                 "                             alarm, escalation, receipt, ack, school or all,\n"
+                 "                             or --topic FILTER\n"
+                 "  validate TYPE --json FILE|-  check a message offline, print it normalised\n"
+                 "  encode TYPE --json FILE|-  print the message as protobuf bytes (for other\n"
+                 "                             MQTT clients, e.g. mosquitto_pub -f)\n"
+                 "  migrate [--status]         apply database migrations\n"
+                 "  registry add-district D | add-school D S | add-device S DEVICE [KIND]\n"
+                 "  config                     print the effective configuration\n"
+                 "  config-reference           print the configuration table as Markdown\n"
+                 "\n"
+                 "TYPE: alarm alarm-cancel notice report hazard hazard-update monthly status\n"
+                 "      receipt escalation ack\n\n");
     ay_config_print_help(defs, NDEFS, out);
 }
 
@@ -121,6 +122,8 @@ int main(int argc, char **argv)
         code = ayctl_pub(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "sub") == 0)
         code = ayctl_sub(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "encode") == 0)
+        code = ayctl_encode(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "validate") == 0)
         code = ayctl_validate(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "migrate") == 0)

@@ -140,8 +140,7 @@ static enum ay_err fill_str(char **field, const char *value)
 }
 
 /* Fills what the sender may leave out: id, time, version, who and where. */
-static enum ay_err fill_header(const struct ayctl_config *cfg, ProtobufCMessage *m,
-                               int64_t now_us)
+static enum ay_err fill_header(const struct ayctl_config *cfg, ProtobufCMessage *m, int64_t now_us)
 {
     char id[AY_UUID_STRLEN];
     Anyuan__V1__Header *h = header_of(m);
@@ -409,6 +408,35 @@ int ayctl_validate(const struct ayctl_config *cfg, int argc, char **argv)
         code = AYCTL_EXIT_FAILURE;
     }
     free(json);
+    protobuf_c_message_free_unpacked(m, NULL);
+    return code;
+}
+
+int ayctl_encode(const struct ayctl_config *cfg, int argc, char **argv)
+{
+    struct pub_args a;
+    const struct ay_msgtype *t = NULL;
+    ProtobufCMessage *m = NULL;
+    uint8_t *buf = NULL;
+
+    int code = parse_args(argc, argv, &a);
+    if (code != AYCTL_EXIT_OK)
+        return code;
+    code = load_message(cfg, &a, &t, &m);
+    if (code != AYCTL_EXIT_OK)
+        return code;
+    size_t len = protobuf_c_message_get_packed_size(m);
+    buf = malloc(len ? len : 1);
+    if (buf == NULL) {
+        code = AYCTL_EXIT_FAILURE;
+    } else {
+        protobuf_c_message_pack(m, buf);
+        if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
+            ayctl_fail("cannot write to standard output");
+            code = AYCTL_EXIT_FAILURE;
+        }
+    }
+    free(buf);
     protobuf_c_message_free_unpacked(m, NULL);
     return code;
 }
