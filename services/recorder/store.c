@@ -64,337 +64,365 @@ enum {
     S_COUNT
 };
 
-static const struct stmt
-    stmts[S_COUNT] =
-        {
-            [S_DEVICES] = {"rec_devices",
-                           "SELECT d.id, d.school_id, s.district_id, d.enabled FROM devices d "
-                           "JOIN schools s ON s.id = d.school_id WHERE d.id IN " IDS_TEXT},
-            [S_POLICY] = {"rec_policy", "SELECT id, verbal_notice_min, written_report_min, "
-                                        "monthly_report_day FROM districts WHERE id IN " IDS_TEXT},
-            [S_INCIDENTS] = {"rec_incidents",
-                             "SELECT id::text, school_id FROM incidents WHERE id IN " IDS_UUID},
-            [S_HAZARDS] = {"rec_hazards",
-                           "SELECT id::text, school_id FROM hazards WHERE id IN " IDS_UUID},
-            [S_MESSAGES] =
-                {"rec_messages",
-                 "INSERT INTO messages (message_id, kind, topic, district_id, school_id, "
-                 "device_id, "
-                 "sent_at, received_at, payload, body) "
-                 "SELECT r.message_id, r.kind, r.topic, r.district_id, r.school_id, r.device_id, "
-                 "r.sent_at, r.received_at, decode(r.payload, 'hex'), r.body "
-                 "FROM jsonb_to_recordset($1::jsonb) AS r(message_id uuid, kind text, topic text, "
-                 "district_id text, school_id text, device_id text, sent_at timestamptz, "
-                 "received_at timestamptz, payload text, body jsonb) "
-                 "ON CONFLICT (message_id) DO NOTHING "
-                 "RETURNING message_id::text, id, (extract(epoch FROM stored_at) * "
-                 "1000000)::bigint"},
-            [S_EXISTING] =
-                {"rec_existing",
-                 "SELECT message_id::text, id, (extract(epoch FROM stored_at) * 1000000)::bigint "
-                 "FROM messages WHERE message_id IN " IDS_UUID},
-            [S_ALARMS] =
-                {"rec_alarms",
-                 "INSERT INTO alarms (message_id, district_id, school_id, device_id, kind, source, "
-                 "triggered_at, location, latitude, longitude, is_test, note) "
-                 "SELECT m.message_id, m.district_id, m.school_id, m.device_id, b->>'kind', "
-                 "b->>'source', (b->>'triggeredAt')::timestamptz, b->>'location', " GEO_LAT
-                 ", " GEO_LON ", " BOOL0("isTest") ", " TXT("note") " " NEW_MSGS},
-            [S_ALARM_CANCELS] =
-                {"rec_alarm_cancels",
-                 "INSERT INTO alarm_cancels (message_id, alarm_id, reason, cancelled_at, "
-                 "by_name, note) SELECT m.message_id, (b->>'alarmId')::uuid, b->>'reason', "
-                 "(b->>'cancelledAt')::timestamptz, " TXT("cancelledBy,name") ", " TXT(
-                     "note") " " NEW_MSGS},
-            [S_INCIDENTS_NEW] =
-                {"rec_incidents_new",
-                 "INSERT INTO incidents (id, district_id, school_id, category, severity, "
-                 "occurred_at, "
-                 "discovered_at, noticed_at, place, latitude, longitude, dead, injured, missing, "
-                 "summary, "
-                 "measures_taken, reporter_name, reporter_role, reporter_phone, suspected_crime, "
-                 "people_involved) SELECT m.message_id, m.district_id, m.school_id, "
-                 "b->>'category', "
-                 "b->>'severity', (b->>'occurredAt')::timestamptz, "
-                 "(b->>'discoveredAt')::timestamptz, "
-                 "m.received_at, b->>'place', " GEO_LAT ", " GEO_LON
-                 ", " INT0("casualties,dead") ", " INT0("casualties,injured") ", " INT0("casualties"
-                                                                                        ",missing") ", b->>'summary', " TXT("measuresTaken") ", " TXT(
-                     "reporter,name") ", " TXT("reporter,role") ", " TXT("reporter,phone") ","
-                                                                                           " " BOOL0("suspectedCrime") ", " TXT("peopleInvolved") " " NEW_MSGS},
-            [S_REPORTS] =
-                {
-                    "rec_reports", "INSERT INTO incident_reports (message_id, incident_id, kind, "
-                                   "submitted_at, body, "
-                                   "severity, dead, injured, missing, reporter_name, "
-                                   "signed_by_name, cause, handling, "
-                                   "lessons, rectification, closed_at) SELECT m.message_id, "
-                                   "(b->>'incidentId')::uuid, "
-                                   "b->>'kind', m.received_at, b->>'body', "
-                                   "coalesce(b->>'severity', "
-                                   "'SEVERITY_UNSPECIFIED'), " INT0("casualties,dead") ", " INT0("c"
-                                                                                                 "a"
-                                                                                                 "s"
-                                                                                                 "u"
-                                                                                                 "a"
-                                                                                                 "l"
-                                                                                                 "t"
-                                                                                                 "i"
-                                                                                                 "e"
-                                                                                                 "s"
-                                                                                                 ","
-                                                                                                 "i"
-                                                                                                 "n"
-                                                                                                 "j"
-                                                                                                 "u"
-                                                                                                 "r"
-                                                                                                 "e"
-                                                                                                 "d") ", " INT0("casualties,missing") ", " TXT("reporter,name") ", " TXT(
-                                       "signedBy,name") ", " TXT("cause") ", " TXT("handling") ","
-                                                                                               " " TXT("lessons") ", " TXT("rectification") ", (b->>'closedAt')::timestamptz " NEW_MSGS},
-            /* The newest report of each incident decides its severity and closure. */
-            [S_INCIDENT_STATE] =
-                {"rec_incident_state",
-                 "UPDATE incidents i SET "
-                 "severity = CASE WHEN r.severity <> 'SEVERITY_UNSPECIFIED' THEN r.severity "
-                 "ELSE i.severity END, "
-                 "status = CASE WHEN r.kind = 'REPORT_KIND_FINAL' THEN 'closed' ELSE i.status END, "
-                 "closed_at = CASE WHEN r.kind = 'REPORT_KIND_FINAL' THEN "
-                 "coalesce(r.closed_at, r.submitted_at) ELSE i.closed_at END "
-                 "FROM (SELECT DISTINCT ON (incident_id) * FROM incident_reports WHERE message_id "
-                 "IN " IDS_UUID
-                 " ORDER BY incident_id, submitted_at DESC) r WHERE i.id = r.incident_id"},
-            [S_HAZARDS_NEW] =
-                {"rec_hazards_new",
-                 "INSERT INTO hazards (id, district_id, school_id, category, grade, place, "
-                 "description, "
-                 "found_by_name, found_at, responsible_name, responsible_phone, "
-                 "rectification_deadline, "
-                 "interim_measures, beyond_authority, status, status_at) SELECT m.message_id, "
-                 "m.district_id, m.school_id, b->>'category', b->>'grade', b->>'place', "
-                 "b->>'description', " TXT("foundBy,name") ", (b->>'foundAt')::timestamptz, " TXT(
-                     "responsible,name") ", " TXT("responsible,phone") ", "
-                                                                       "(b->>'"
-                                                                       "rectificationDeadline')::"
-                                                                       "timestamptz, " TXT("interim"
-                                                                                           "Measure"
-                                                                                           "s") ","
-                                                                                                " " BOOL0("beyondAuthority") ", 'HAZARD_STATUS_REGISTERED', m.received_at " NEW_MSGS},
-            [S_HAZARD_EVENTS] =
-                {"rec_hazard_events",
-                 "INSERT INTO hazard_events (message_id, hazard_id, status, by_name, at, "
-                 "note, new_deadline) SELECT m.message_id, (b->>'hazardId')::uuid, "
-                 "b->>'status', " TXT("by,name") ", (b->>'at')::timestamptz, " TXT(
-                     "note") ", (b->>'newDeadline')::timestamptz " NEW_MSGS},
-            [S_HAZARD_STATE] =
-                {"rec_hazard_state",
-                 "UPDATE hazards h SET status = e.status, status_at = e.at, "
-                 "rectification_deadline = coalesce(e.new_deadline, h.rectification_deadline) "
-                 "FROM (SELECT DISTINCT ON (hazard_id) * FROM hazard_events WHERE message_id "
-                 "IN " IDS_UUID
-                 " ORDER BY hazard_id, at DESC) e WHERE h.id = e.hazard_id"},
-            [S_MONTHLY] =
-                {"rec_monthly",
-                 "INSERT INTO monthly_reports (message_id, district_id, school_id, year, month, "
-                 "submitted_at, inspections, hazards_found, hazards_rectified, hazards_open, "
-                 "incidents, drills, trainings, police_visits, remarks, signed_by_name, "
-                 "signed_at) SELECT m.message_id, m.district_id, m.school_id, (b->>'year')::int, "
-                 "(b->>'month')::int, m.received_at, " INT0("inspections") ", " INT0("hazardsFound") ", " INT0("hazardsRectified") ", " INT0("hazardsOpen") ", " INT0(
-                     "incidents") ", " INT0("drills") ", " INT0("trainings") ", " INT0("policeVisit"
-                                                                                       "s") ","
-                                                                                            " " TXT("remarks") ", " TXT("signedBy,name") ", (b->>'signedAt')::timestamptz " NEW_MSGS},
-            /* Latest state per device; an older message never overwrites a newer. */
-            [S_STATUS] =
-                {"rec_status",
-                 "INSERT INTO device_status (device_id, school_id, last_message_id, last_seen_at, "
-                 "state, "
-                 "battery_percent, tamper, fault, fault_detail, firmware, heartbeat_interval_s) "
-                 "SELECT DISTINCT ON (m.device_id) m.device_id, m.school_id, m.message_id, "
-                 "m.received_at, "
-                 "b->>'state', (b->>'batteryPercent')::int, " BOOL0("tamper") ", " BOOL0(
-                     "fault") ", " TXT("faultDetail") ", " TXT("firmware") ", " INT0("heartbeatInte"
-                                                                                     "rvalS") " " NEW_MSGS
-                                                                                              " ORD"
-                                                                                              "ER "
-                                                                                              "BY "
-                                                                                              "m."
-                                                                                              "devi"
-                                                                                              "ce_"
-                                                                                              "id, "
-                                                                                              "m."
-                                                                                              "rece"
-                                                                                              "ived"
-                                                                                              "_at "
-                                                                                              "DESC"
-                                                                                              ", "
-                                                                                              "m."
-                                                                                              "id "
-                                                                                              "DESC"
-                                                                                              " "
-                                                                                              "ON "
-                                                                                              "CONF"
-                                                                                              "LICT"
-                                                                                              " ("
-                                                                                              "devi"
-                                                                                              "ce_"
-                                                                                              "id) "
-                                                                                              "DO "
-                                                                                              "UPDA"
-                                                                                              "TE "
-                                                                                              "SET "
-                                                                                              "scho"
-                                                                                              "ol_"
-                                                                                              "id "
-                                                                                              "= "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".sch"
-                                                                                              "ool_"
-                                                                                              "id, "
-                                                                                              "last"
-                                                                                              "_mes"
-                                                                                              "sage"
-                                                                                              "_id "
-                                                                                              "= "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".las"
-                                                                                              "t_"
-                                                                                              "mess"
-                                                                                              "age_"
-                                                                                              "id, "
-                                                                                              "last"
-                                                                                              "_see"
-                                                                                              "n_"
-                                                                                              "at "
-                                                                                              "= "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".las"
-                                                                                              "t_"
-                                                                                              "seen"
-                                                                                              "_at,"
-                                                                                              " "
-                                                                                              "stat"
-                                                                                              "e = "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".sta"
-                                                                                              "te, "
-                                                                                              "batt"
-                                                                                              "ery_"
-                                                                                              "perc"
-                                                                                              "ent "
-                                                                                              "= "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".bat"
-                                                                                              "tery"
-                                                                                              "_per"
-                                                                                              "cent"
-                                                                                              ", "
-                                                                                              "tamp"
-                                                                                              "er "
-                                                                                              "= "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".tam"
-                                                                                              "per,"
-                                                                                              " fau"
-                                                                                              "lt "
-                                                                                              "= "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".fau"
-                                                                                              "lt, "
-                                                                                              "faul"
-                                                                                              "t_"
-                                                                                              "deta"
-                                                                                              "il "
-                                                                                              "= "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".fau"
-                                                                                              "lt_"
-                                                                                              "deta"
-                                                                                              "il, "
-                                                                                              "firm"
-                                                                                              "ware"
-                                                                                              " = "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".fir"
-                                                                                              "mwar"
-                                                                                              "e, "
-                                                                                              "hear"
-                                                                                              "tbea"
-                                                                                              "t_"
-                                                                                              "inte"
-                                                                                              "rval"
-                                                                                              "_s "
-                                                                                              "= "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".hea"
-                                                                                              "rtbe"
-                                                                                              "at_"
-                                                                                              "inte"
-                                                                                              "rval"
-                                                                                              "_s "
-                                                                                              "WHER"
-                                                                                              "E "
-                                                                                              "excl"
-                                                                                              "uded"
-                                                                                              ".las"
-                                                                                              "t_"
-                                                                                              "seen"
-                                                                                              "_at "
-                                                                                              ">= "
-                                                                                              "devi"
-                                                                                              "ce_"
-                                                                                              "stat"
-                                                                                              "us."
-                                                                                              "last"
-                                                                                              "_see"
-                                                                                              "n_"
-                                                                                              "at"},
-            [S_DEADLINES_NEW] =
-                {"rec_deadlines_new",
-                 "INSERT INTO deadlines (kind, subject_kind, subject_id, district_id, school_id, "
-                 "due_at, "
-                 "created_by, status, met_by, closed_at) SELECT r.kind, r.subject_kind, "
-                 "r.subject_id, "
-                 "r.district_id, r.school_id, r.due_at, r.created_by, r.status, r.met_by, "
-                 "r.closed_at "
-                 "FROM jsonb_to_recordset($1::jsonb) AS r(kind text, subject_kind text, subject_id "
-                 "uuid, "
-                 "district_id text, school_id text, due_at timestamptz, created_by uuid, status "
-                 "text, "
-                 "met_by uuid, closed_at timestamptz) ON CONFLICT (kind, subject_id) DO NOTHING"},
-            [S_DEADLINES_CHANGE] =
-                {"rec_deadlines_change",
-                 "UPDATE deadlines d SET "
-                 "status = CASE r.action WHEN 'meet' THEN 'met' WHEN 'reopen' THEN 'pending' "
-                 "ELSE d.status END, "
-                 "met_by = CASE r.action WHEN 'meet' THEN r.by WHEN 'reopen' THEN NULL ELSE "
-                 "d.met_by END, "
-                 "closed_at = CASE r.action WHEN 'meet' THEN r.at WHEN 'reopen' THEN NULL "
-                 "ELSE d.closed_at END, "
-                 "due_at = CASE WHEN r.action IN ('move', 'reopen') AND r.due_at IS NOT NULL "
-                 "THEN r.due_at ELSE d.due_at END "
-                 "FROM jsonb_to_recordset($1::jsonb) AS r(action text, kind text, subject_id uuid, "
-                 "by uuid, at timestamptz, due_at timestamptz) "
-                 "WHERE d.kind = r.kind AND d.subject_id = r.subject_id AND "
-                 "((r.action IN ('meet', 'move') AND d.status = 'pending') OR "
-                 "(r.action = 'reopen' AND d.status <> 'pending'))"},
-            [S_DEAD_LETTERS] =
-                {"rec_dead_letters",
-                 "INSERT INTO dead_letters (received_at, topic, district_id, school_id, device_id, "
-                 "message_id, reason, payload) SELECT r.received_at, r.topic, r.district_id, "
-                 "r.school_id, r.device_id, r.message_id, r.reason, decode(r.payload, 'hex') "
-                 "FROM jsonb_to_recordset($1::jsonb) AS r(received_at timestamptz, topic text, "
-                 "district_id text, school_id text, device_id text, message_id text, reason text, "
-                 "payload text)"},
+static const struct stmt stmts[S_COUNT] =
+    {
+        [S_DEVICES] = {"rec_devices",
+                       "SELECT d.id, d.school_id, s.district_id, d.enabled FROM devices d "
+                       "JOIN schools s ON s.id = d.school_id WHERE d.id IN " IDS_TEXT},
+        [S_POLICY] = {"rec_policy", "SELECT id, verbal_notice_min, written_report_min, "
+                                    "monthly_report_day FROM districts WHERE id IN " IDS_TEXT},
+        [S_INCIDENTS] = {"rec_incidents",
+                         "SELECT id::text, school_id FROM incidents WHERE id IN " IDS_UUID},
+        [S_HAZARDS] = {"rec_hazards",
+                       "SELECT id::text, school_id FROM hazards WHERE id IN " IDS_UUID},
+        [S_MESSAGES] =
+            {"rec_messages",
+             "INSERT INTO messages (message_id, kind, topic, district_id, school_id, "
+             "device_id, "
+             "sent_at, received_at, payload, body) "
+             "SELECT r.message_id, r.kind, r.topic, r.district_id, r.school_id, r.device_id, "
+             "r.sent_at, r.received_at, decode(r.payload, 'hex'), r.body "
+             "FROM jsonb_to_recordset($1::jsonb) AS r(message_id uuid, kind text, topic text, "
+             "district_id text, school_id text, device_id text, sent_at timestamptz, "
+             "received_at timestamptz, payload text, body jsonb) "
+             "ON CONFLICT (message_id) DO NOTHING "
+             "RETURNING message_id::text, id, (extract(epoch FROM stored_at) * "
+             "1000000)::bigint"},
+        /* Per asked row: is the id stored, by the same sender with the same bytes? */
+        [S_EXISTING] = {"rec_existing",
+                        "SELECT r.i, m.id, (extract(epoch FROM m.stored_at) * 1000000)::bigint, "
+                        "m.device_id = r.device_id AND m.payload = decode(r.payload, 'hex') "
+                        "FROM jsonb_to_recordset($1::jsonb) AS r(i int, message_id uuid, "
+                        "device_id text, payload text) "
+                        "JOIN messages m ON m.message_id = r.message_id"},
+        [S_ALARMS] =
+            {"rec_alarms",
+             "INSERT INTO alarms (message_id, district_id, school_id, device_id, kind, source, "
+             "triggered_at, location, latitude, longitude, is_test, note) "
+             "SELECT m.message_id, m.district_id, m.school_id, m.device_id, b->>'kind', "
+             "b->>'source', (b->>'triggeredAt')::timestamptz, b->>'location', " GEO_LAT ", " GEO_LON
+             ", " BOOL0("isTest") ", " TXT("note") " " NEW_MSGS},
+        [S_ALARM_CANCELS] =
+            {"rec_alarm_cancels",
+             "INSERT INTO alarm_cancels (message_id, alarm_id, reason, cancelled_at, "
+             "by_name, note) SELECT m.message_id, (b->>'alarmId')::uuid, b->>'reason', "
+             "(b->>'cancelledAt')::timestamptz, " TXT("cancelledBy,name") ", " TXT(
+                 "note") " " NEW_MSGS},
+        [S_INCIDENTS_NEW] =
+            {"rec_incidents_new",
+             "INSERT INTO incidents (id, district_id, school_id, category, severity, "
+             "occurred_at, "
+             "discovered_at, noticed_at, place, latitude, longitude, dead, injured, missing, "
+             "summary, "
+             "measures_taken, reporter_name, reporter_role, reporter_phone, suspected_crime, "
+             "people_involved) SELECT m.message_id, m.district_id, m.school_id, "
+             "b->>'category', "
+             "b->>'severity', (b->>'occurredAt')::timestamptz, "
+             "(b->>'discoveredAt')::timestamptz, "
+             "m.received_at, b->>'place', " GEO_LAT ", " GEO_LON
+             ", " INT0("casualties,dead") ", " INT0("casualties,injured") ", " INT0(
+                 "casualties"
+                 ",missing") ", b->>'summary', " TXT("measuresTaken") ", " TXT("reporter,name") ","
+                                                                                                " " TXT("reporter,role") ", " TXT("reporter,phone") ","
+                                                                                                                                                    " " BOOL0("suspectedCrime") ", " TXT(
+                                                                                                                                                        "peopleInvolved") " " NEW_MSGS},
+        [S_REPORTS] =
+            {"rec_reports",
+             "INSERT INTO incident_reports (message_id, incident_id, kind, "
+             "submitted_at, body, "
+             "severity, dead, injured, missing, reporter_name, "
+             "signed_by_name, cause, handling, "
+             "lessons, rectification, closed_at) SELECT m.message_id, "
+             "(b->>'incidentId')::uuid, "
+             "b->>'kind', m.received_at, b->>'body', "
+             "coalesce(b->>'severity', "
+             "'SEVERITY_UNSPECIFIED'), " INT0("casualties,dead") ", " INT0(
+                 "c"
+                 "a"
+                 "s"
+                 "u"
+                 "a"
+                 "l"
+                 "t"
+                 "i"
+                 "e"
+                 "s"
+                 ","
+                 "i"
+                 "n"
+                 "j"
+                 "u"
+                 "r"
+                 "e"
+                 "d") ", " INT0("casualties,missing") ", " TXT("reporter,name") ", " TXT("signedBy,"
+                                                                                         "name") ","
+                                                                                                 " " TXT("cause") ", " TXT("handling") ","
+                                                                                                                                       " " TXT("lessons") ", " TXT(
+                                                                                                                                           "rectification") ", (b->>'closedAt')::timestamptz " NEW_MSGS},
+        /* The newest report of each incident decides its severity and closure. */
+        [S_INCIDENT_STATE] =
+            {"rec_incident_state",
+             "UPDATE incidents i SET "
+             "severity = CASE WHEN r.severity <> 'SEVERITY_UNSPECIFIED' THEN r.severity "
+             "ELSE i.severity END, "
+             "status = CASE WHEN r.kind = 'REPORT_KIND_FINAL' THEN 'closed' ELSE i.status END, "
+             "closed_at = CASE WHEN r.kind = 'REPORT_KIND_FINAL' THEN "
+             "coalesce(r.closed_at, r.submitted_at) ELSE i.closed_at END "
+             "FROM (SELECT DISTINCT ON (incident_id) * FROM incident_reports WHERE message_id "
+             "IN " IDS_UUID
+             " ORDER BY incident_id, submitted_at DESC) r WHERE i.id = r.incident_id"},
+        [S_HAZARDS_NEW] =
+            {
+                "rec_hazards_new",
+                "INSERT INTO hazards (id, district_id, school_id, category, grade, place, "
+                "description, "
+                "found_by_name, found_at, responsible_name, responsible_phone, "
+                "rectification_deadline, "
+                "interim_measures, beyond_authority, status, status_at) SELECT m.message_id, "
+                "m.district_id, m.school_id, b->>'category', b->>'grade', b->>'place', "
+                "b->>'description', " TXT("foundBy,name") ", (b->>'foundAt')::timestamptz, " TXT(
+                    "responsible,name") ", " TXT("responsible,phone") ", "
+                                                                      "(b->>'"
+                                                                      "rectificationDeadline')::"
+                                                                      "timestamptz, " TXT(
+                                                                          "interim"
+                                                                          "Measure"
+                                                                          "s") ","
+                                                                               " " BOOL0(
+                                                                                   "beyondAuthorit"
+                                                                                   "y") ", "
+                                                                                        "'HAZARD_"
+                                                                                        "STATUS_"
+                                                                                        "REGISTERED"
+                                                                                        "', "
+                                                                                        "m."
+                                                                                        "received_"
+                                                                                        "at"
+                                                                                        " " NEW_MSGS},
+        [S_HAZARD_EVENTS] =
+            {"rec_hazard_events",
+             "INSERT INTO hazard_events (message_id, hazard_id, status, by_name, at, "
+             "note, new_deadline) SELECT m.message_id, (b->>'hazardId')::uuid, "
+             "b->>'status', " TXT("by,name") ", (b->>'at')::timestamptz, " TXT(
+                 "note") ", (b->>'newDeadline')::timestamptz " NEW_MSGS},
+        [S_HAZARD_STATE] =
+            {"rec_hazard_state",
+             "UPDATE hazards h SET status = e.status, status_at = e.at, "
+             "rectification_deadline = coalesce(e.new_deadline, h.rectification_deadline) "
+             "FROM (SELECT DISTINCT ON (hazard_id) * FROM hazard_events WHERE message_id "
+             "IN " IDS_UUID
+             " ORDER BY hazard_id, at DESC) e WHERE h.id = e.hazard_id"},
+        [S_MONTHLY] =
+            {"rec_monthly", "INSERT INTO monthly_reports (message_id, district_id, school_id, "
+                            "year, month, "
+                            "submitted_at, inspections, hazards_found, hazards_rectified, "
+                            "hazards_open, "
+                            "incidents, drills, trainings, police_visits, remarks, signed_by_name, "
+                            "signed_at) SELECT m.message_id, m.district_id, m.school_id, "
+                            "(b->>'year')::int, "
+                            "(b->>'month')::int, m.received_at, " INT0("inspections") ", " INT0("ha"
+                                                                                                "za"
+                                                                                                "rd"
+                                                                                                "sF"
+                                                                                                "ou"
+                                                                                                "n"
+                                                                                                "d") ", " INT0("hazardsRectified") ", " INT0("hazardsOpen") ", " INT0(
+                                "incidents") ", " INT0("drills") ", " INT0("trainings") ", " INT0("policeVisit"
+                                                                                                  "s") ","
+                                                                                                       " " TXT("remarks") ", " TXT(
+                                                                                                           "signedBy,name") ", (b->>'signedAt')::timestamptz " NEW_MSGS},
+        /* Latest state per device; an older message never overwrites a newer. */
+        [S_STATUS] =
+            {"rec_status",
+             "INSERT INTO device_status (device_id, school_id, last_message_id, last_seen_at, "
+             "state, "
+             "battery_percent, tamper, fault, fault_detail, firmware, heartbeat_interval_s) "
+             "SELECT DISTINCT ON (m.device_id) m.device_id, m.school_id, m.message_id, "
+             "m.received_at, "
+             "b->>'state', (b->>'batteryPercent')::int, " BOOL0("tamper") ", " BOOL0(
+                 "fault") ", " TXT("faultDetail") ", " TXT("firmware") ", " INT0("heartbeatInte"
+                                                                                 "rvalS") " " NEW_MSGS
+                                                                                          " ORD"
+                                                                                          "ER "
+                                                                                          "BY "
+                                                                                          "m."
+                                                                                          "devi"
+                                                                                          "ce_"
+                                                                                          "id, "
+                                                                                          "m."
+                                                                                          "rece"
+                                                                                          "ived"
+                                                                                          "_at "
+                                                                                          "DESC"
+                                                                                          ", "
+                                                                                          "m."
+                                                                                          "id "
+                                                                                          "DESC"
+                                                                                          " "
+                                                                                          "ON "
+                                                                                          "CONF"
+                                                                                          "LICT"
+                                                                                          " ("
+                                                                                          "devi"
+                                                                                          "ce_"
+                                                                                          "id) "
+                                                                                          "DO "
+                                                                                          "UPDA"
+                                                                                          "TE "
+                                                                                          "SET "
+                                                                                          "scho"
+                                                                                          "ol_"
+                                                                                          "id "
+                                                                                          "= "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".sch"
+                                                                                          "ool_"
+                                                                                          "id, "
+                                                                                          "last"
+                                                                                          "_mes"
+                                                                                          "sage"
+                                                                                          "_id "
+                                                                                          "= "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".las"
+                                                                                          "t_"
+                                                                                          "mess"
+                                                                                          "age_"
+                                                                                          "id, "
+                                                                                          "last"
+                                                                                          "_see"
+                                                                                          "n_"
+                                                                                          "at "
+                                                                                          "= "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".las"
+                                                                                          "t_"
+                                                                                          "seen"
+                                                                                          "_at,"
+                                                                                          " "
+                                                                                          "stat"
+                                                                                          "e = "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".sta"
+                                                                                          "te, "
+                                                                                          "batt"
+                                                                                          "ery_"
+                                                                                          "perc"
+                                                                                          "ent "
+                                                                                          "= "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".bat"
+                                                                                          "tery"
+                                                                                          "_per"
+                                                                                          "cent"
+                                                                                          ", "
+                                                                                          "tamp"
+                                                                                          "er "
+                                                                                          "= "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".tam"
+                                                                                          "per,"
+                                                                                          " fau"
+                                                                                          "lt "
+                                                                                          "= "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".fau"
+                                                                                          "lt, "
+                                                                                          "faul"
+                                                                                          "t_"
+                                                                                          "deta"
+                                                                                          "il "
+                                                                                          "= "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".fau"
+                                                                                          "lt_"
+                                                                                          "deta"
+                                                                                          "il, "
+                                                                                          "firm"
+                                                                                          "ware"
+                                                                                          " = "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".fir"
+                                                                                          "mwar"
+                                                                                          "e, "
+                                                                                          "hear"
+                                                                                          "tbea"
+                                                                                          "t_"
+                                                                                          "inte"
+                                                                                          "rval"
+                                                                                          "_s "
+                                                                                          "= "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".hea"
+                                                                                          "rtbe"
+                                                                                          "at_"
+                                                                                          "inte"
+                                                                                          "rval"
+                                                                                          "_s "
+                                                                                          "WHER"
+                                                                                          "E "
+                                                                                          "excl"
+                                                                                          "uded"
+                                                                                          ".las"
+                                                                                          "t_"
+                                                                                          "seen"
+                                                                                          "_at "
+                                                                                          ">= "
+                                                                                          "devi"
+                                                                                          "ce_"
+                                                                                          "stat"
+                                                                                          "us."
+                                                                                          "last"
+                                                                                          "_see"
+                                                                                          "n_"
+                                                                                          "at"},
+        [S_DEADLINES_NEW] =
+            {"rec_deadlines_new",
+             "INSERT INTO deadlines (kind, subject_kind, subject_id, district_id, school_id, "
+             "due_at, "
+             "created_by, status, met_by, closed_at) SELECT r.kind, r.subject_kind, "
+             "r.subject_id, "
+             "r.district_id, r.school_id, r.due_at, r.created_by, r.status, r.met_by, "
+             "r.closed_at "
+             "FROM jsonb_to_recordset($1::jsonb) AS r(kind text, subject_kind text, subject_id "
+             "uuid, "
+             "district_id text, school_id text, due_at timestamptz, created_by uuid, status "
+             "text, "
+             "met_by uuid, closed_at timestamptz) ON CONFLICT (kind, subject_id) DO NOTHING"},
+        [S_DEADLINES_CHANGE] =
+            {"rec_deadlines_change",
+             "UPDATE deadlines d SET "
+             "status = CASE r.action WHEN 'meet' THEN 'met' WHEN 'reopen' THEN 'pending' "
+             "ELSE d.status END, "
+             "met_by = CASE r.action WHEN 'meet' THEN r.by WHEN 'reopen' THEN NULL ELSE "
+             "d.met_by END, "
+             "closed_at = CASE r.action WHEN 'meet' THEN r.at WHEN 'reopen' THEN NULL "
+             "ELSE d.closed_at END, "
+             "due_at = CASE WHEN r.action IN ('move', 'reopen') AND r.due_at IS NOT NULL "
+             "THEN r.due_at ELSE d.due_at END "
+             "FROM jsonb_to_recordset($1::jsonb) AS r(action text, kind text, subject_id uuid, "
+             "by uuid, at timestamptz, due_at timestamptz) "
+             "WHERE d.kind = r.kind AND d.subject_id = r.subject_id AND "
+             "((r.action IN ('meet', 'move') AND d.status = 'pending') OR "
+             "(r.action = 'reopen' AND d.status <> 'pending'))"},
+        [S_DEAD_LETTERS] =
+            {"rec_dead_letters",
+             "INSERT INTO dead_letters (received_at, topic, district_id, school_id, device_id, "
+             "message_id, reason, payload) SELECT r.received_at, r.topic, r.district_id, "
+             "r.school_id, r.device_id, r.message_id, r.reason, decode(r.payload, 'hex') "
+             "FROM jsonb_to_recordset($1::jsonb) AS r(received_at timestamptz, topic text, "
+             "district_id text, school_id text, device_id text, message_id text, reason text, "
+             "payload text)"},
 };
 
 /* Domain statement for each inbound message type, in dependency order
@@ -653,13 +681,12 @@ static cJSON *message_row(const struct recorder_item *it, char err[AY_ERRLEN])
     return row;
 }
 
-/* Inserts the log rows; marks items STORED or DUPLICATE. */
+/* Inserts the log rows; marks the items whose row was inserted STORED. */
 static enum ay_err insert_messages(struct ay_pg *db, struct recorder_item **items, size_t n,
                                    char err[AY_ERRLEN])
 {
     struct ay_pg_result *res = NULL;
     cJSON *rows = cJSON_CreateArray();
-    cJSON *dup_ids = NULL;
     size_t count = 0;
     enum ay_err rc = AY_OK;
 
@@ -680,8 +707,9 @@ static enum ay_err insert_messages(struct ay_pg *db, struct recorder_item **item
     }
     if ((rc = run_json(db, S_MESSAGES, rows, &res, err)) != AY_OK)
         return rc;
-    /* The first item with a returned id is the one stored; any other copy
-     * (in this batch or an earlier one) is a duplicate. */
+    /* The first item with a returned id is the one stored; other copies in
+     * this batch, and ids another instance stored meanwhile, are resolved by
+     * resolve_existing afterwards. */
     for (int r = 0; r < ay_pg_nrows(res); r++) {
         for (size_t i = 0; i < n; i++) {
             struct recorder_item *it = items[i];
@@ -694,29 +722,61 @@ static enum ay_err insert_messages(struct ay_pg *db, struct recorder_item **item
         }
     }
     ay_pg_result_free(res);
-    res = NULL;
-    dup_ids = cJSON_CreateArray();
-    count = 0;
-    for (size_t i = 0; i < n; i++)
-        if (pending(items[i])) {
-            cJSON_AddItemToArray(dup_ids, cJSON_CreateString(items[i]->msg_id));
-            count++;
+    return AY_OK;
+}
+
+/*
+ * Marks pending items whose message id is already stored: DUPLICATE when
+ * the same device sent the same bytes (a re-send), REJECTED otherwise (an
+ * id reused for something else must not pass for stored).
+ */
+static enum ay_err resolve_existing(struct ay_pg *db, struct recorder_item **items, size_t n,
+                                    char err[AY_ERRLEN])
+{
+    struct ay_pg_result *res = NULL;
+    cJSON *rows = cJSON_CreateArray();
+    size_t count = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!pending(items[i]))
+            continue;
+        char *hex = hex_of(items[i]->payload, items[i]->len);
+        cJSON *o = cJSON_CreateObject();
+        if (hex == NULL || o == NULL) {
+            free(hex);
+            cJSON_Delete(o);
+            cJSON_Delete(rows);
+            return AY_ERR_NOMEM;
         }
+        cJSON_AddNumberToObject(o, "i", (double)i);
+        cJSON_AddStringToObject(o, "message_id", items[i]->msg_id);
+        cJSON_AddStringToObject(o, "device_id", items[i]->where.device);
+        cJSON_AddStringToObject(o, "payload", hex);
+        free(hex);
+        cJSON_AddItemToArray(rows, o);
+        count++;
+    }
     if (count == 0) {
-        cJSON_Delete(dup_ids);
+        cJSON_Delete(rows);
         return AY_OK;
     }
-    if ((rc = run_json(db, S_EXISTING, dup_ids, &res, err)) != AY_OK)
+    enum ay_err rc = run_json(db, S_EXISTING, rows, &res, err);
+    if (rc != AY_OK)
         return rc;
-    for (size_t i = 0; i < n; i++) {
+    for (int r = 0; r < ay_pg_nrows(res); r++) {
+        size_t i = (size_t)strtoul(ay_pg_value(res, r, 0), NULL, 10);
+        if (i >= n || !pending(items[i]))
+            continue;
         struct recorder_item *it = items[i];
-        for (int r = 0; pending(it) && r < ay_pg_nrows(res); r++) {
-            if (strcasecmp(it->msg_id, ay_pg_value(res, r, 0)) == 0) {
-                it->outcome = RECORDER_DUPLICATE;
-                it->record_id = strtoll(ay_pg_value(res, r, 1), NULL, 10);
-                it->stored_us = strtoll(ay_pg_value(res, r, 2), NULL, 10);
-            }
-        }
+        it->record_id = strtoll(ay_pg_value(res, r, 1), NULL, 10);
+        it->stored_us = strtoll(ay_pg_value(res, r, 2), NULL, 10);
+        if (strcmp(ay_pg_value(res, r, 3), "t") == 0)
+            it->outcome = RECORDER_DUPLICATE;
+        else
+            recorder_reject(it,
+                            "%s.header.messageId: %s is already used by another message (%s-%lld); "
+                            "send this one with a new id",
+                            it->type->name, it->msg_id, it->where.district, it->record_id);
     }
     ay_pg_result_free(res);
     return AY_OK;
@@ -863,7 +923,10 @@ static enum ay_err store_in_tx(struct ay_pg *db, struct recorder_item **items, s
 
     if (pol == NULL)
         return AY_ERR_NOMEM;
-    rc = check_registry(db, items, n, pol, &npol, err);
+    /* Re-sends first: a stored message stays stored whatever changed since. */
+    rc = resolve_existing(db, items, n, err);
+    if (rc == AY_OK)
+        rc = check_registry(db, items, n, pol, &npol, err);
     if (rc == AY_OK)
         rc = check_refs(db, items, n, S_INCIDENTS, err);
     if (rc == AY_OK)
@@ -874,6 +937,8 @@ static enum ay_err store_in_tx(struct ay_pg *db, struct recorder_item **items, s
     free(pol);
     if (rc == AY_OK)
         rc = insert_messages(db, items, n, err);
+    if (rc == AY_OK)
+        rc = resolve_existing(db, items, n, err);
     if (rc == AY_OK)
         rc = apply_domain(db, items, n, err);
     if (rc == AY_OK)

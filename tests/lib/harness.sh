@@ -180,3 +180,101 @@ ay_test_account() {
   "$AY_SOURCE_DIR/deploy/broker-ctl" --dir "$AY_T/broker" "$@" >/dev/null ||
     ay_fail "could not create broker account: $*"
 }
+
+# ay_test_school: the registry rows and broker accounts of one school, and a
+# config file per account in $AY_T/etc:
+#   district d01, school sch-0102, device btn-0102-01 (device.conf),
+#   police-01 (police.conf), bureau-01 (bureau.conf), svc-recorder
+#   (recorder.conf, also used by ayctl for admin commands).
+# Needs ay_test_start_pg and ay_test_start_broker first.
+ay_test_school() {
+  mkdir -p "$AY_T/etc"
+  local pw
+  ay_test_account service svc-recorder svc-pw
+  ay_test_account device d01 sch-0102 btn-0102-01 dev-pw
+  ay_test_account police d01 police-01 police-pw
+  ay_test_account bureau d01 bureau-01 bureau-pw
+  ay_test_conf recorder svc-recorder svc-pw
+  ay_test_conf device btn-0102-01 dev-pw "school = sch-0102"
+  ay_test_conf police police-01 police-pw
+  ay_test_conf bureau bureau-01 bureau-pw
+  "$AYCTL" registry add-district d01 "测试区" "Test district" || ay_fail "registry"
+  "$AYCTL" registry add-school d01 sch-0102 "测试学校" "Test school" || ay_fail "registry"
+  "$AYCTL" registry add-device sch-0102 btn-0102-01 button || ay_fail "registry"
+}
+
+# ay_test_conf NAME USER PASSWORD [EXTRA LINES...]: writes $AY_T/etc/NAME.conf.
+ay_test_conf() {
+  local name=$1 user=$2 pw=$3
+  shift 3
+  {
+    echo "mqtt_url = $AY_MQTT_URL"
+    echo "mqtt_username = $user"
+    echo "mqtt_password = $pw"
+    echo "database_url = $DATABASE_URL"
+    echo "district = d01"
+    echo "receipt_wait_ms = ${AY_TEST_RECEIPT_WAIT_MS:-2000}"
+    printf '%s\n' "$@"
+  } >"$AY_T/etc/$name.conf"
+}
+
+# ay_ctl CONF ARGS...: ayctl with $AY_T/etc/CONF.conf.
+ay_ctl() {
+  local conf=$1
+  shift
+  "$AYCTL" --config "$AY_T/etc/$conf.conf" "$@"
+}
+
+# ay_test_start_recorder NAME [INSTANCE]: starts ay-recorder, waits until ready.
+ay_test_start_recorder() {
+  local name=${1:-recorder} instance=${2:-1}
+  AY_INSTANCE=$instance ay_spawn "$name" "$AY_BUILD_DIR/services/recorder/ay-recorder" \
+    --config "$AY_T/etc/recorder.conf"
+  ay_wait_until 60 "$name ready" ay_log_has "$name" 'msg=ready' ||
+    ay_fail "$name did not become ready"
+}
+
+# ay_log_has NAME PATTERN: the log of NAME contains PATTERN (grep -E).
+ay_log_has() { grep -qE "$2" "$AY_T/log/$1.log" 2>/dev/null; }
+
+# ay_sub_start NAME CONF FEED...: starts `ayctl sub` writing JSON lines to
+# $AY_T/NAME.out; returns once the subscription is granted.
+ay_sub_start() {
+  local name=$1 conf=$2
+  shift 2
+  "$AYCTL" --config "$AY_T/etc/$conf.conf" sub "$@" >"$AY_T/$name.out" 2>>"$AY_T/log/$name.log" &
+  echo $! >"$AY_T/$name.pid"
+  AY_T_PIDFILES+=("$AY_T/$name.pid")
+  ay_wait_until 30 "$name subscribed" ay_log_has "$name" 'msg=subscribed' ||
+    ay_fail "$name could not subscribe"
+}
+
+# ay_sql_eq WHAT EXPECTED SQL: polls until SQL returns EXPECTED (30 s).
+ay_sql_eq() {
+  local what=$1 expected=$2 sql=$3
+  ay_wait_until 30 "$what" ay__sql_is "$expected" "$sql" ||
+    ay_fail "$what: expected '$expected', got '$(ay_psql "$sql" 2>&1)'"
+}
+ay__sql_is() { [ "$(ay_psql "$2" 2>/dev/null)" = "$1" ]; }
+
+# ay_test_device N: another device of sch-0102, btn-0102-1N, with its
+# account, registry row and $AY_T/etc/devN.conf.
+ay_test_device() {
+  local n=$1 name
+  name=$(printf 'btn-0102-%02d' $((10 + n)))
+  ay_test_account device d01 sch-0102 "$name" "pw-$n"
+  ay_test_conf "dev$n" "$name" "pw-$n" "school = sch-0102" "timeout_ms = ${AY_TEST_PUB_TIMEOUT_MS:-120000}"
+  "$AYCTL" registry add-device sch-0102 "$name" button || ay_fail "registry"
+}
+
+# ay_pub_loop CONF COUNT OUT: publishes COUNT status messages one after the
+# other, each waiting for its receipt (re-sending as needed); receipts are
+# appended to OUT. Fails if any publish fails.
+ay_pub_loop() {
+  local conf=$1 count=$2 out=$3 i
+  for i in $(seq 1 "$count"); do
+    ay_ctl "$conf" pub status --json "$AY_SOURCE_DIR/tests/data/e2e/status.json" >>"$out" \
+      2>>"$AY_T/log/pub-$conf.log" || return 1
+  done
+}
+ay__sql_ge() { local v; v=$(ay_psql "$2" 2>/dev/null) && [ "${v:-0}" -ge "$1" ]; }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Bad input never crashes or stalls the recorder: it is kept as a dead letter
+# with the raw bytes and the reason, and the sender gets a REJECTED receipt
+# naming the field. Good messages after it are still stored.
+source "$AY_SOURCE_DIR/tests/lib/harness.sh"
+ay_test_init
+ay_test_start_pg
+ay_test_start_broker
+ay_test_school
+ay_test_start_recorder
+AY_T_ALLOW_ERRORS='msg="rejected message"'
+data=$AY_SOURCE_DIR/tests/data/e2e
+pw=dev-pw
+topic=ay/v1/d01/school/sch-0102/btn-0102-01
+pub_raw() { mosquitto_pub -V 5 -q 1 -p "$AY_MQTT_PORT" -u btn-0102-01 -P "$pw" -i btn-0102-01 "$@"; }
+
+# 1. Garbage bytes: dead letter, rejected receipt on the device's receipt topic.
+ay_sub_start receipts recorder --topic 'ay/v1/d01/receipt/#' --count 1
+pub_raw -t "$topic/alarm" -m 'not a protobuf message' || ay_fail "mosquitto_pub failed"
+ay_wait_until 30 "receipt for the garbage message" test -s "$AY_T/receipts.out" ||
+  ay_fail "no receipt for the garbage message"
+ay_expect_eq "receipt status" RECEIPT_STATUS_REJECTED "$(jq -r .message.status "$AY_T/receipts.out")"
+grep -q 'not a valid anyuan.v1.Alarm' <<<"$(jq -r .message.reason "$AY_T/receipts.out")" ||
+  ay_fail "receipt reason: $(cat "$AY_T/receipts.out")"
+ay_sql_eq "dead letter with raw bytes" "$topic|t" \
+  "SELECT topic, payload = convert_to('not a protobuf message', 'UTF8') FROM dead_letters"
+reason=$(ay_psql "SELECT reason FROM dead_letters")
+grep -q 'not a valid anyuan.v1.Alarm protobuf message' <<<"$reason" || ay_fail "reason: $reason"
+
+# 2. Valid JSON but the contract says no: ayctl prints the REJECTED receipt,
+#    exits 1 and names the field.  (Header names another school: the topic
+#    is the trusted part, so this must be refused.)
+jq '. + {header: {schoolId: "sch-0999"}}' "$data/alarm.json" >"$AY_T/other-school.json"
+out=$(ay_ctl device pub alarm --json "$AY_T/other-school.json" 2>"$AY_T/err.txt")
+rc=$?
+[ "$rc" -ne 0 ] || ay_fail "ayctl accepted a message for another school"
+# ayctl itself refuses to publish it: the topic would not match the header.
+grep -q 'schoolId\|school' "$AY_T/err.txt" || ay_fail "error does not name the school: $(cat "$AY_T/err.txt")"
+
+# 3. An unregistered device of the right school: rejected by the registry.
+ay_test_account device d01 sch-0102 btn-unknown unk-pw
+ay_test_conf unknown btn-unknown unk-pw "school = sch-0102"
+out=$(ay_ctl unknown pub alarm --json "$data/alarm.json" 2>"$AY_T/err.txt")
+ay_expect_eq "status for an unregistered device" RECEIPT_STATUS_REJECTED "$(jq -r .status <<<"$out")"
+grep -q 'device "btn-unknown" is not registered' <<<"$(jq -r .reason <<<"$out")" ||
+  ay_fail "reason: $out"
+grep -q 'rejected' "$AY_T/err.txt" || ay_fail "ayctl did not say rejected"
+
+# 4. A report for an incident that does not exist.
+sed "s/@INCIDENT@/00000000-0000-4000-8000-000000000000/" "$data/report.json" >"$AY_T/report.json"
+out=$(ay_ctl device pub report --json "$AY_T/report.json" 2>/dev/null)
+grep -q 'report.incidentId: unknown incident' <<<"$(jq -r .reason <<<"$out")" || ay_fail "reason: $out"
+
+# 5. Still alive and storing.
+out=$(ay_ctl device pub alarm --json "$data/alarm.json") || ay_fail "good alarm after bad input failed"
+ay_expect_eq "good message stored" RECEIPT_STATUS_STORED "$(jq -r .status <<<"$out")"
+ay_expect_eq "dead letters kept" 3 "$(ay_psql "SELECT count(*) FROM dead_letters")"
+ay_expect_eq "messages stored" 1 "$(ay_psql "SELECT count(*) FROM messages")"
+ay_test_pass

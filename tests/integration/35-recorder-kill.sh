@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The recorder killed with SIGKILL mid-stream and restarted: with publishers
+# re-sending what has no receipt, every message is stored exactly once.
+source "$AY_SOURCE_DIR/tests/lib/harness.sh"
+ay_test_init
+ay_test_start_pg
+ay_test_start_broker
+ay_test_school
+for n in 1 2 3 4; do ay_test_device $n; done
+ay_test_start_recorder recorder
+AY_T_ALLOW_ERRORS='' # a killed process writes no error; the restarted one must not either
+
+for n in 1 2 3 4; do
+  ay_pub_loop "dev$n" 15 "$AY_T/r$n.out" &
+  echo $! >"$AY_T/loop$n.pid"
+done
+ay_wait_until 60 "some messages stored" ay__sql_ge 10 "SELECT count(*) FROM messages" ||
+  ay_fail "nothing stored before the kill"
+ay_stop recorder KILL
+ay_test_start_recorder recorder2 # same instance id: resumes the session
+for n in 1 2 3 4; do
+  wait "$(cat "$AY_T/loop$n.pid")" || ay_fail "publisher $n did not get all its receipts"
+done
+ay_expect_eq "every message stored exactly once" "60|60" \
+  "$(ay_psql "SELECT count(*), count(DISTINCT message_id) FROM messages")"
+ay_expect_eq "every publisher got 15 receipts" "15 15 15 15" \
+  "$(for n in 1 2 3 4; do jq -r .refMessageId "$AY_T/r$n.out" | sort -u | wc -l; done | xargs)"
+ay_test_pass

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Two recorder instances share the load (MQTT v5 shared subscription): no
+# duplicates, no loss, and both do work.
+source "$AY_SOURCE_DIR/tests/lib/harness.sh"
+ay_test_init
+ay_test_start_pg
+ay_test_start_broker
+ay_test_school
+for n in 1 2 3 4; do ay_test_device $n; done
+ay_test_start_recorder rec1 1
+ay_test_start_recorder rec2 2
+
+for n in 1 2 3 4; do
+  ay_pub_loop "dev$n" 10 "$AY_T/r$n.out" &
+  echo $! >"$AY_T/loop$n.pid"
+done
+for n in 1 2 3 4; do
+  wait "$(cat "$AY_T/loop$n.pid")" || ay_fail "publisher $n did not get all its receipts"
+done
+ay_expect_eq "stored exactly once" "40|40" \
+  "$(ay_psql "SELECT count(*), count(DISTINCT message_id) FROM messages")"
+ay_expect_eq "both instances answered" "svc-recorder-1 svc-recorder-2" \
+  "$(cat "$AY_T"/r*.out | jq -r .header.deviceId | sort -u | xargs)"
+ay_test_pass
