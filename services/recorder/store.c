@@ -64,244 +64,161 @@ enum {
     S_COUNT
 };
 
-/* clang-format off: SQL reads best laid out by hand */
+/* The SQL reads best laid out by hand. */
+/* clang-format off */
 static const struct stmt stmts[S_COUNT] = {
     [S_DEVICES] = {"rec_devices",
-                   "SELECT d.id, d.school_id, s.district_id, d.enabled FROM devices d "
-                   "JOIN schools s ON s.id = d.school_id WHERE d.id IN " IDS_TEXT},
+        "SELECT d.id, d.school_id, s.district_id, d.enabled FROM devices d "
+        "JOIN schools s ON s.id = d.school_id WHERE d.id IN " IDS_TEXT},
     [S_POLICY] = {"rec_policy",
-                  "SELECT id, verbal_notice_min, written_report_min, monthly_report_day "
-                  "FROM districts WHERE id IN " IDS_TEXT},
+        "SELECT id, verbal_notice_min, written_report_min, monthly_report_day "
+        "FROM districts WHERE id IN " IDS_TEXT},
     [S_INCIDENTS] = {"rec_incidents",
-                     "SELECT id::text, school_id FROM incidents WHERE id IN " IDS_UUID},
-    [S_HAZARDS] = {"rec_hazards", "SELECT id::text, school_id FROM hazards WHERE id IN " IDS_UUID},
-    [S_MESSAGES] =
-        {"rec_messages",
-         "INSERT INTO messages (message_id, kind, topic, district_id, school_id, device_id, "
-         "  sent_at, received_at, payload, body) "
-         "SELECT r.message_id, r.kind, r.topic, r.district_id, r.school_id, r.device_id, "
-         "  r.sent_at, r.received_at, decode(r.payload, 'hex'), r.body "
-         "FROM jsonb_to_recordset($1::jsonb) AS r(message_id uuid, kind text, topic text, "
-         "  district_id text, school_id text, device_id text, sent_at timestamptz, "
-         "  received_at timestamptz, payload text, body jsonb) "
-         "ON CONFLICT (message_id) DO NOTHING "
-         "RETURNING message_id::text, id, (extract(epoch FROM stored_at) * 1000000)::bigint"},
+        "SELECT id::text, school_id FROM incidents WHERE id IN " IDS_UUID},
+    [S_HAZARDS] = {"rec_hazards",
+        "SELECT id::text, school_id FROM hazards WHERE id IN " IDS_UUID},
+    [S_MESSAGES] = {"rec_messages",
+        "INSERT INTO messages (message_id, kind, topic, district_id, school_id, device_id, "
+        "  sent_at, received_at, payload, body) "
+        "SELECT r.message_id, r.kind, r.topic, r.district_id, r.school_id, r.device_id, "
+        "  r.sent_at, r.received_at, decode(r.payload, 'hex'), r.body "
+        "FROM jsonb_to_recordset($1::jsonb) AS r(message_id uuid, kind text, topic text, "
+        "  district_id text, school_id text, device_id text, sent_at timestamptz, "
+        "  received_at timestamptz, payload text, body jsonb) "
+        "ON CONFLICT (message_id) DO NOTHING "
+        "RETURNING message_id::text, id, (extract(epoch FROM stored_at) * 1000000)::bigint"},
     /* Per asked row: is the id stored, by the same sender with the same bytes? */
-    [S_EXISTING] =
-        {"rec_existing",
-         "SELECT r.i, m.id, (extract(epoch FROM m.stored_at) * 1000000)::bigint, "
-         "  m.device_id = r.device_id AND m.payload = decode(r.payload, 'hex') "
-         "FROM jsonb_to_recordset($1::jsonb) AS r(i int, message_id uuid, device_id text, "
-         "  payload text) "
-         "JOIN messages m ON m.message_id = r.message_id"},
-    [S_ALARMS] =
-        {"rec_alarms",
-         "INSERT INTO alarms (message_id, district_id, school_id, device_id, kind, source, "
-         "  triggered_at, location, latitude, longitude, is_test, note) "
-         "SELECT m.message_id, m.district_id, m.school_id, m.device_id, b->>'kind', "
-         "  b->>'source', (b->>'triggeredAt')::timestamptz, b->>'location', " GEO_LAT ", " GEO_LON
-         ", " BOOL0("isTest") ", " TXT("note") " " NEW_MSGS},
-    [S_ALARM_CANCELS] =
-        {"rec_alarm_cancels",
-         "INSERT INTO alarm_cancels (message_id, alarm_id, reason, cancelled_at, by_name, note) "
-         "SELECT m.message_id, (b->>'alarmId')::uuid, b->>'reason', "
-         "  (b->>'cancelledAt')::timestamptz, " TXT("cancelledBy,name") ", " TXT(
-             "note") " " NEW_MSGS},
-    [S_INCIDENTS_NEW] =
-        {"rec_incidents_new",
-         "INSERT INTO incidents (id, district_id, school_id, category, severity, occurred_at, "
-         "  discovered_at, noticed_at, place, latitude, longitude, dead, injured, missing, "
-         "  summary, measures_taken, reporter_name, reporter_role, reporter_phone, "
-         "  suspected_crime, people_involved) "
-         "SELECT m.message_id, m.district_id, m.school_id, b->>'category', b->>'severity', "
-         "  (b->>'occurredAt')::timestamptz, (b->>'discoveredAt')::timestamptz, "
-         "  m.received_at, b->>'place', " GEO_LAT
-         ", " GEO_LON ", " INT0("casualties,dead") ", " INT0("casualties,injured") ", " INT0("casua"
-                                                                                             "lties"
-                                                                                             ",miss"
-                                                                                             "ing") ", b->>'summary', " TXT("measuresTaken") ", " TXT(
-             "reporter,name") ", " TXT("reporter,role") ", " TXT("reporter,phone") ", " BOOL0("susp"
-                                                                                              "ecte"
-                                                                                              "dCri"
-                                                                                              "me") ", " TXT("peopleInvolved") " " NEW_MSGS},
-    [S_REPORTS] = {"rec_reports", "INSERT INTO incident_reports (message_id, incident_id, kind, "
-                                  "submitted_at, body, "
-                                  "  severity, dead, injured, missing, reporter_name, "
-                                  "signed_by_name, cause, handling, "
-                                  "  lessons, rectification, closed_at) "
-                                  "SELECT m.message_id, (b->>'incidentId')::uuid, b->>'kind', "
-                                  "m.received_at, "
-                                  "  b->>'body', coalesce(b->>'severity', "
-                                  "'SEVERITY_UNSPECIFIED'), " INT0("casualties,dead") ", " INT0("ca"
-                                                                                                "su"
-                                                                                                "al"
-                                                                                                "ti"
-                                                                                                "es"
-                                                                                                ",i"
-                                                                                                "nj"
-                                                                                                "ur"
-                                                                                                "e"
-                                                                                                "d") ", " INT0("casualties,missing") ", " TXT("reporter,name") ", " TXT(
-                                      "signedBy,name") ", " TXT("cause") ", " TXT("handling") ","
-                                                                                              " " TXT("lessons") ", " TXT("rectification") ", "
-                                                                                                                                           "  (b->>'closedAt')::timestamptz " NEW_MSGS},
+    [S_EXISTING] = {"rec_existing",
+        "SELECT r.i, m.id, (extract(epoch FROM m.stored_at) * 1000000)::bigint, "
+        "  m.device_id = r.device_id AND m.payload = decode(r.payload, 'hex') "
+        "FROM jsonb_to_recordset($1::jsonb) AS r(i int, message_id uuid, device_id text, "
+        "  payload text) "
+        "JOIN messages m ON m.message_id = r.message_id"},
+    [S_ALARMS] = {"rec_alarms",
+        "INSERT INTO alarms (message_id, district_id, school_id, device_id, kind, source, "
+        "  triggered_at, location, latitude, longitude, is_test, note) "
+        "SELECT m.message_id, m.district_id, m.school_id, m.device_id, b->>'kind', "
+        "  b->>'source', (b->>'triggeredAt')::timestamptz, b->>'location', "
+        GEO_LAT ", " GEO_LON ", " BOOL0("isTest") ", " TXT("note") " " NEW_MSGS},
+    [S_ALARM_CANCELS] = {"rec_alarm_cancels",
+        "INSERT INTO alarm_cancels (message_id, alarm_id, reason, cancelled_at, by_name, note) "
+        "SELECT m.message_id, (b->>'alarmId')::uuid, b->>'reason', "
+        "  (b->>'cancelledAt')::timestamptz, " TXT("cancelledBy,name") ", " TXT("note") " "
+        NEW_MSGS},
+    [S_INCIDENTS_NEW] = {"rec_incidents_new",
+        "INSERT INTO incidents (id, district_id, school_id, category, severity, occurred_at, "
+        "  discovered_at, noticed_at, place, latitude, longitude, dead, injured, missing, "
+        "  summary, measures_taken, reporter_name, reporter_role, reporter_phone, "
+        "  suspected_crime, people_involved) "
+        "SELECT m.message_id, m.district_id, m.school_id, b->>'category', b->>'severity', "
+        "  (b->>'occurredAt')::timestamptz, (b->>'discoveredAt')::timestamptz, "
+        "  m.received_at, b->>'place', " GEO_LAT ", " GEO_LON ", "
+        INT0("casualties,dead") ", " INT0("casualties,injured") ", "
+        INT0("casualties,missing") ", b->>'summary', " TXT("measuresTaken") ", "
+        TXT("reporter,name") ", " TXT("reporter,role") ", " TXT("reporter,phone") ", "
+        BOOL0("suspectedCrime") ", " TXT("peopleInvolved") " " NEW_MSGS},
+    [S_REPORTS] = {"rec_reports",
+        "INSERT INTO incident_reports (message_id, incident_id, kind, submitted_at, body, "
+        "  severity, dead, injured, missing, reporter_name, signed_by_name, cause, handling, "
+        "  lessons, rectification, closed_at) "
+        "SELECT m.message_id, (b->>'incidentId')::uuid, b->>'kind', m.received_at, "
+        "  b->>'body', coalesce(b->>'severity', 'SEVERITY_UNSPECIFIED'), "
+        INT0("casualties,dead") ", " INT0("casualties,injured") ", "
+        INT0("casualties,missing") ", " TXT("reporter,name") ", " TXT("signedBy,name") ", "
+        TXT("cause") ", " TXT("handling") ", " TXT("lessons") ", " TXT("rectification") ", "
+        "  (b->>'closedAt')::timestamptz " NEW_MSGS},
     /* The newest report of each incident decides its severity and closure. */
-    [S_INCIDENT_STATE] =
-        {"rec_incident_state",
-         "UPDATE incidents i SET "
-         "  severity = CASE WHEN r.severity <> 'SEVERITY_UNSPECIFIED' THEN r.severity "
-         "    ELSE i.severity END, "
-         "  status = CASE WHEN r.kind = 'REPORT_KIND_FINAL' THEN 'closed' ELSE i.status END, "
-         "  closed_at = CASE WHEN r.kind = 'REPORT_KIND_FINAL' "
-         "    THEN coalesce(r.closed_at, r.submitted_at) ELSE i.closed_at END "
-         "FROM (SELECT DISTINCT ON (incident_id) * FROM incident_reports "
-         "  WHERE message_id IN " IDS_UUID " ORDER BY incident_id, submitted_at DESC) r "
-         "WHERE i.id = r.incident_id"},
-    [S_HAZARDS_NEW] =
-        {"rec_hazards_new",
-         "INSERT INTO hazards (id, district_id, school_id, category, grade, place, description, "
-         "  found_by_name, found_at, responsible_name, responsible_phone, "
-         "  rectification_deadline, interim_measures, beyond_authority, status, status_at) "
-         "SELECT m.message_id, m.district_id, m.school_id, b->>'category', b->>'grade', "
-         "  b->>'place', b->>'description', " TXT(
-             "foundBy,name") ", "
-                             "  (b->>'foundAt')::timestamptz, " TXT("responsible,name") ", " TXT("r"
-                                                                                                 "e"
-                                                                                                 "s"
-                                                                                                 "p"
-                                                                                                 "o"
-                                                                                                 "n"
-                                                                                                 "s"
-                                                                                                 "i"
-                                                                                                 "b"
-                                                                                                 "l"
-                                                                                                 "e"
-                                                                                                 ","
-                                                                                                 "p"
-                                                                                                 "h"
-                                                                                                 "o"
-                                                                                                 "n"
-                                                                                                 "e") ", (b->>'rectificationDeadline')::timestamptz, " TXT(
-                                 "interimMeasures") ", " BOOL0("beyondAuthority") ", "
-                                                                                  "  "
-                                                                                  "'HAZARD_STATUS_"
-                                                                                  "REGISTERED', "
-                                                                                  "m.received_"
-                                                                                  "at " NEW_MSGS},
-    [S_HAZARD_EVENTS] =
-        {"rec_hazard_events",
-         "INSERT INTO hazard_events (message_id, hazard_id, status, by_name, at, note, "
-         "  new_deadline) "
-         "SELECT m.message_id, (b->>'hazardId')::uuid, b->>'status', " TXT(
-             "by,name") ", "
-                        "  (b->>'at')::timestamptz, " TXT(
-                            "note") ", (b->>'newDeadline')::timestamptz " NEW_MSGS},
-    [S_HAZARD_STATE] =
-        {"rec_hazard_state",
-         "UPDATE hazards h SET status = e.status, status_at = e.at, "
-         "  rectification_deadline = coalesce(e.new_deadline, h.rectification_deadline) "
-         "FROM (SELECT DISTINCT ON (hazard_id) * FROM hazard_events "
-         "  WHERE message_id IN " IDS_UUID " ORDER BY hazard_id, at DESC) e "
-         "WHERE h.id = e.hazard_id"},
-    [S_MONTHLY] =
-        {
-            "rec_monthly",
-            "INSERT INTO monthly_reports (message_id, district_id, school_id, year, month, "
-            "  submitted_at, inspections, hazards_found, hazards_rectified, hazards_open, "
-            "  incidents, drills, trainings, police_visits, remarks, signed_by_name, signed_at) "
-            "SELECT m.message_id, m.district_id, m.school_id, (b->>'year')::int, "
-            "  (b->>'month')::int, m.received_at, " INT0("inspections") ", " INT0("hazardsFound") ", " INT0("hazardsRectified") ", " INT0("hazardsOpen") ", " INT0(
-                "incidents") ", " INT0("drills") ", " INT0("trainings") ", " INT0("policeVisits") ", " TXT("remarks") ", " TXT("signedBy,name") ", "
-                                                                                                                                                "  (b->>'signedAt')::timestamptz " NEW_MSGS},
+    [S_INCIDENT_STATE] = {"rec_incident_state",
+        "UPDATE incidents i SET "
+        "  severity = CASE WHEN r.severity <> 'SEVERITY_UNSPECIFIED' THEN r.severity "
+        "    ELSE i.severity END, "
+        "  status = CASE WHEN r.kind = 'REPORT_KIND_FINAL' THEN 'closed' ELSE i.status END, "
+        "  closed_at = CASE WHEN r.kind = 'REPORT_KIND_FINAL' "
+        "    THEN coalesce(r.closed_at, r.submitted_at) ELSE i.closed_at END "
+        "FROM (SELECT DISTINCT ON (incident_id) * FROM incident_reports "
+        "  WHERE message_id IN " IDS_UUID " ORDER BY incident_id, submitted_at DESC) r "
+        "WHERE i.id = r.incident_id"},
+    [S_HAZARDS_NEW] = {"rec_hazards_new",
+        "INSERT INTO hazards (id, district_id, school_id, category, grade, place, description, "
+        "  found_by_name, found_at, responsible_name, responsible_phone, "
+        "  rectification_deadline, interim_measures, beyond_authority, status, status_at) "
+        "SELECT m.message_id, m.district_id, m.school_id, b->>'category', b->>'grade', "
+        "  b->>'place', b->>'description', " TXT("foundBy,name") ", "
+        "  (b->>'foundAt')::timestamptz, " TXT("responsible,name") ", "
+        TXT("responsible,phone") ", (b->>'rectificationDeadline')::timestamptz, "
+        TXT("interimMeasures") ", " BOOL0("beyondAuthority") ", "
+        "  'HAZARD_STATUS_REGISTERED', m.received_at " NEW_MSGS},
+    [S_HAZARD_EVENTS] = {"rec_hazard_events",
+        "INSERT INTO hazard_events (message_id, hazard_id, status, by_name, at, note, "
+        "  new_deadline) "
+        "SELECT m.message_id, (b->>'hazardId')::uuid, b->>'status', " TXT("by,name") ", "
+        "  (b->>'at')::timestamptz, " TXT("note") ", (b->>'newDeadline')::timestamptz "
+        NEW_MSGS},
+    [S_HAZARD_STATE] = {"rec_hazard_state",
+        "UPDATE hazards h SET status = e.status, status_at = e.at, "
+        "  rectification_deadline = coalesce(e.new_deadline, h.rectification_deadline) "
+        "FROM (SELECT DISTINCT ON (hazard_id) * FROM hazard_events "
+        "  WHERE message_id IN " IDS_UUID " ORDER BY hazard_id, at DESC) e "
+        "WHERE h.id = e.hazard_id"},
+    [S_MONTHLY] = {"rec_monthly",
+        "INSERT INTO monthly_reports (message_id, district_id, school_id, year, month, "
+        "  submitted_at, inspections, hazards_found, hazards_rectified, hazards_open, "
+        "  incidents, drills, trainings, police_visits, remarks, signed_by_name, signed_at) "
+        "SELECT m.message_id, m.district_id, m.school_id, (b->>'year')::int, "
+        "  (b->>'month')::int, m.received_at, " INT0("inspections") ", "
+        INT0("hazardsFound") ", " INT0("hazardsRectified") ", " INT0("hazardsOpen") ", "
+        INT0("incidents") ", " INT0("drills") ", " INT0("trainings") ", "
+        INT0("policeVisits") ", " TXT("remarks") ", " TXT("signedBy,name") ", "
+        "  (b->>'signedAt')::timestamptz " NEW_MSGS},
     /* Latest state per device; an older message never overwrites a newer. */
-    [S_STATUS] =
-        {"rec_status",
-         "INSERT INTO device_status (device_id, school_id, last_message_id, last_seen_at, "
-         "  state, battery_percent, tamper, fault, fault_detail, firmware, "
-         "  heartbeat_interval_s) "
-         "SELECT DISTINCT ON (m.device_id) m.device_id, m.school_id, m.message_id, "
-         "  m.received_at, b->>'state', (b->>'batteryPercent')::int, " BOOL0("tamper") ", " BOOL0("fault") ", " TXT(
-             "faultDetail") ", " TXT("firmware") ", " INT0("heartbeatIntervalS") " " NEW_MSGS
-                                                                                 " ORDER BY "
-                                                                                 "m.device_id, "
-                                                                                 "m.received_at "
-                                                                                 "DESC, m.id DESC "
-                                                                                 "ON CONFLICT "
-                                                                                 "(device_id) DO "
-                                                                                 "UPDATE SET "
-                                                                                 "school_id = "
-                                                                                 "excluded.school_"
-                                                                                 "id, "
-                                                                                 "  "
-                                                                                 "last_message_id "
-                                                                                 "= "
-                                                                                 "excluded.last_"
-                                                                                 "message_id, "
-                                                                                 "last_seen_at = "
-                                                                                 "excluded.last_"
-                                                                                 "seen_at, "
-                                                                                 "  state = "
-                                                                                 "excluded.state, "
-                                                                                 "battery_percent "
-                                                                                 "= "
-                                                                                 "excluded.battery_"
-                                                                                 "percent, "
-                                                                                 "  tamper = "
-                                                                                 "excluded.tamper, "
-                                                                                 "fault = "
-                                                                                 "excluded.fault, "
-                                                                                 "  fault_detail = "
-                                                                                 "excluded.fault_"
-                                                                                 "detail, firmware "
-                                                                                 "= "
-                                                                                 "excluded."
-                                                                                 "firmware, "
-                                                                                 "  "
-                                                                                 "heartbeat_"
-                                                                                 "interval_s = "
-                                                                                 "excluded."
-                                                                                 "heartbeat_"
-                                                                                 "interval_s "
-                                                                                 "WHERE "
-                                                                                 "excluded.last_"
-                                                                                 "seen_at >= "
-                                                                                 "device_status."
-                                                                                 "last_seen_at"},
-    [S_DEADLINES_NEW] =
-        {"rec_deadlines_new",
-         "INSERT INTO deadlines (kind, subject_kind, subject_id, district_id, school_id, "
-         "  due_at, created_by, status, met_by, closed_at) "
-         "SELECT r.kind, r.subject_kind, r.subject_id, r.district_id, r.school_id, r.due_at, "
-         "  r.created_by, r.status, r.met_by, r.closed_at "
-         "FROM jsonb_to_recordset($1::jsonb) AS r(kind text, subject_kind text, "
-         "  subject_id uuid, district_id text, school_id text, due_at timestamptz, "
-         "  created_by uuid, status text, met_by uuid, closed_at timestamptz) "
-         "ON CONFLICT (kind, subject_id) DO NOTHING"},
-    [S_DEADLINES_CHANGE] =
-        {"rec_deadlines_change",
-         "UPDATE deadlines d SET "
-         "  status = CASE r.action WHEN 'meet' THEN 'met' WHEN 'reopen' THEN 'pending' "
-         "    ELSE d.status END, "
-         "  met_by = CASE r.action WHEN 'meet' THEN r.by WHEN 'reopen' THEN NULL "
-         "    ELSE d.met_by END, "
-         "  closed_at = CASE r.action WHEN 'meet' THEN r.at WHEN 'reopen' THEN NULL "
-         "    ELSE d.closed_at END, "
-         "  due_at = CASE WHEN r.action IN ('move', 'reopen') AND r.due_at IS NOT NULL "
-         "    THEN r.due_at ELSE d.due_at END "
-         "FROM jsonb_to_recordset($1::jsonb) AS r(action text, kind text, subject_id uuid, "
-         "  by uuid, at timestamptz, due_at timestamptz) "
-         "WHERE d.kind = r.kind AND d.subject_id = r.subject_id AND "
-         "  ((r.action IN ('meet', 'move') AND d.status = 'pending') OR "
-         "   (r.action = 'reopen' AND d.status <> 'pending'))"},
-    [S_DEAD_LETTERS] =
-        {"rec_dead_letters",
-         "INSERT INTO dead_letters (received_at, topic, district_id, school_id, device_id, "
-         "  message_id, reason, payload) "
-         "SELECT r.received_at, r.topic, r.district_id, r.school_id, r.device_id, "
-         "  r.message_id, r.reason, decode(r.payload, 'hex') "
-         "FROM jsonb_to_recordset($1::jsonb) AS r(received_at timestamptz, topic text, "
-         "  district_id text, school_id text, device_id text, message_id text, reason text, "
-         "  payload text)"},
+    [S_STATUS] = {"rec_status",
+        "INSERT INTO device_status (device_id, school_id, last_message_id, last_seen_at, "
+        "  state, battery_percent, tamper, fault, fault_detail, firmware, "
+        "  heartbeat_interval_s) "
+        "SELECT DISTINCT ON (m.device_id) m.device_id, m.school_id, m.message_id, "
+        "  m.received_at, b->>'state', (b->>'batteryPercent')::int, " BOOL0("tamper") ", "
+        BOOL0("fault") ", " TXT("faultDetail") ", " TXT("firmware") ", "
+        INT0("heartbeatIntervalS") " " NEW_MSGS
+        " ORDER BY m.device_id, m.received_at DESC, m.id DESC "
+        "ON CONFLICT (device_id) DO UPDATE SET school_id = excluded.school_id, "
+        "  last_message_id = excluded.last_message_id, last_seen_at = excluded.last_seen_at, "
+        "  state = excluded.state, battery_percent = excluded.battery_percent, "
+        "  tamper = excluded.tamper, fault = excluded.fault, "
+        "  fault_detail = excluded.fault_detail, firmware = excluded.firmware, "
+        "  heartbeat_interval_s = excluded.heartbeat_interval_s "
+        "WHERE excluded.last_seen_at >= device_status.last_seen_at"},
+    [S_DEADLINES_NEW] = {"rec_deadlines_new",
+        "INSERT INTO deadlines (kind, subject_kind, subject_id, district_id, school_id, "
+        "  due_at, created_by, status, met_by, closed_at) "
+        "SELECT r.kind, r.subject_kind, r.subject_id, r.district_id, r.school_id, r.due_at, "
+        "  r.created_by, r.status, r.met_by, r.closed_at "
+        "FROM jsonb_to_recordset($1::jsonb) AS r(kind text, subject_kind text, "
+        "  subject_id uuid, district_id text, school_id text, due_at timestamptz, "
+        "  created_by uuid, status text, met_by uuid, closed_at timestamptz) "
+        "ON CONFLICT (kind, subject_id) DO NOTHING"},
+    [S_DEADLINES_CHANGE] = {"rec_deadlines_change",
+        "UPDATE deadlines d SET "
+        "  status = CASE r.action WHEN 'meet' THEN 'met' WHEN 'reopen' THEN 'pending' "
+        "    ELSE d.status END, "
+        "  met_by = CASE r.action WHEN 'meet' THEN r.by WHEN 'reopen' THEN NULL "
+        "    ELSE d.met_by END, "
+        "  closed_at = CASE r.action WHEN 'meet' THEN r.at WHEN 'reopen' THEN NULL "
+        "    ELSE d.closed_at END, "
+        "  due_at = CASE WHEN r.action IN ('move', 'reopen') AND r.due_at IS NOT NULL "
+        "    THEN r.due_at ELSE d.due_at END "
+        "FROM jsonb_to_recordset($1::jsonb) AS r(action text, kind text, subject_id uuid, "
+        "  by uuid, at timestamptz, due_at timestamptz) "
+        "WHERE d.kind = r.kind AND d.subject_id = r.subject_id AND "
+        "  ((r.action IN ('meet', 'move') AND d.status = 'pending') OR "
+        "   (r.action = 'reopen' AND d.status <> 'pending'))"},
+    [S_DEAD_LETTERS] = {"rec_dead_letters",
+        "INSERT INTO dead_letters (received_at, topic, district_id, school_id, device_id, "
+        "  message_id, reason, payload) "
+        "SELECT r.received_at, r.topic, r.district_id, r.school_id, r.device_id, "
+        "  r.message_id, r.reason, decode(r.payload, 'hex') "
+        "FROM jsonb_to_recordset($1::jsonb) AS r(received_at timestamptz, topic text, "
+        "  district_id text, school_id text, device_id text, message_id text, reason text, "
+        "  payload text)"},
 };
 /* clang-format on */
 
