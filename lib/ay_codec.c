@@ -563,7 +563,7 @@ static enum ay_err dec_message(struct walk *w, const ProtobufCMessageDescriptor 
 static enum ay_err dec_value(struct walk *w, const ProtobufCFieldDescriptor *f, const cJSON *j,
                              bool keep_empty, void *member)
 {
-    struct jint v;
+    struct jint v = {0};
     protobuf_c_boolean b;
     enum ay_err rc;
 

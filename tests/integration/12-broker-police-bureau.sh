@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Police of a district read its alarm feed straight from the broker (and not
+# another district's) plus escalation/police, and publish only acks; bureau
+# staff read only escalation/bureau of their district and publish acks;
+# services read everything, also through MQTT 5 shared subscriptions
+# ($share/GROUP/...), and publish receipts and escalations.
+# Refusals are proven by ordering (see 11-broker-school-scope.sh).
+source "$AY_SOURCE_DIR/tests/lib/harness.sh"
+ay_test_init
+ay_test_start_broker
+H=127.0.0.1
+"$AY_SOURCE_DIR/deploy/broker-ctl" --dir "$AY_T/broker" district d02 >/dev/null || ay_fail "district d02"
+
+ay_test_account device d01 s1 dev-a1 pw-a1
+ay_test_account device d02 s1 dev-z1 pw-z1
+ay_test_account police d01 p1 pw-p1
+ay_test_account police d02 p2 pw-p2
+ay_test_account bureau d01 b1 pw-b1
+ay_test_account service svc-w pw-w # the watcher, on ay/v1/#
+ay_test_account service svc-m pw-m # markers, receipts, escalations
+ay_test_account service recorder pw-r # two instances share it
+
+# ---- helpers (same in every broker test)
+mqtt_pub() { # USER PASSWORD TOPIC PAYLOAD: QoS 1, client id = USER
+  mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u "$1" -P "$2" -i "$1" -q 1 -t "$3" -m "$4"
+}
+sub_start() { # NAME USER PASSWORD FILTER...: subscriber, output in $AY_T/log/NAME.log
+  local name=$1 u=$2 pw=$3 f args=()
+  shift 3
+  for f in "$@"; do args+=(-t "$f"); done
+  ay_spawn "$name" mosquitto_sub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u "$u" -P "$pw" -i "$u" -q 1 -v "${args[@]}" -W 200
+}
+sub_ready() { # NAME TOPIC: publishes probes (as svc-m) until subscriber NAME has one
+  local name=$1 topic=$2 probe="probe-$1-$RANDOM"
+  _probe() { mqtt_pub svc-m pw-m "$topic" "$probe" >/dev/null 2>&1 && grep -qF "$probe" "$AY_T/log/$name.log"; }
+  ay_wait_until 15 "subscriber $name ready" _probe || ay_fail "subscriber $name never got a probe"
+}
+SEQ=0
+expect_delivered() { # DESC NAME USER PASSWORD TOPIC
+  local desc=$1 name=$2 u=$3 pw=$4 topic=$5 msg="ok-$((++SEQ))-$RANDOM"
+  mqtt_pub "$u" "$pw" "$topic" "$msg" >>"$AY_T/log/pub.log" 2>&1 || ay_fail "$desc: publish failed"
+  ay_wait_until 10 "$desc" grep -qxF "$topic $msg" "$AY_T/log/$name.log" || ay_fail "$desc: not delivered"
+}
+expect_refused() { # DESC NAME USER PASSWORD TOPIC MARKER_TOPIC
+  local desc=$1 name=$2 u=$3 pw=$4 topic=$5 mtopic=$6 bad="forbidden-$((++SEQ))-$RANDOM" mark="marker-$SEQ-$RANDOM"
+  mqtt_pub "$u" "$pw" "$topic" "$bad" >>"$AY_T/log/pub.log" 2>&1
+  mqtt_pub svc-m pw-m "$mtopic" "$mark" >>"$AY_T/log/pub.log" 2>&1 || ay_fail "$desc: marker publish failed"
+  ay_wait_until 10 "marker after: $desc" grep -qF "$mark" "$AY_T/log/$name.log" || ay_fail "$desc: marker lost"
+  if grep -qF "$bad" "$AY_T/log/$name.log"; then ay_fail "$desc: the forbidden message was delivered"; fi
+}
+expect_sub_denied() { # DESC USER PASSWORD FILTER
+  local out
+  out=$(mosquitto_sub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u "$2" -P "$3" -i "$2" -q 1 -t "$4" -W 20 2>&1)
+  [[ $out == *"All subscription requests were denied"* ]] || ay_fail "$1: subscription not refused: $out"
+}
+
+MARK=ay/v1/d01/receipt/s9/marker
+sub_start watch svc-w pw-w 'ay/v1/#'
+sub_ready watch "$MARK"
+
+# Device, police and bureau accounts have a fixed client id (their name): a
+# second connection of the same account would take the first one's place. So each account's refused
+# subscriptions and its publishes are checked while it has no subscriber
+# running, and its own subscriber is started afterwards.
+
+# ---- police d01 subscribe to nothing but their feed ...
+expect_sub_denied "police d01 subscribing to d02's feed" p1 pw-p1 'ay/v1/d02/school/+/+/alarm'
+expect_sub_denied "police d01 subscribing to all of d01's school topics" p1 pw-p1 'ay/v1/d01/school/#'
+expect_sub_denied "police d01 subscribing to reports" p1 pw-p1 'ay/v1/d01/school/+/+/report'
+expect_sub_denied "police d01 subscribing to receipts" p1 pw-p1 'ay/v1/d01/receipt/#'
+expect_sub_denied "police d01 subscribing to escalation/bureau" p1 pw-p1 ay/v1/d01/escalation/bureau
+expect_sub_denied "police d01 subscribing to acks" p1 pw-p1 'ay/v1/d01/ack/+'
+expect_sub_denied "police d01 through a shared subscription" p1 pw-p1 '$share/g/ay/v1/d01/school/#'
+expect_sub_denied "police d01 subscribing to everything" p1 pw-p1 '#'
+
+# ---- ... and publish acks only
+expect_delivered "police d01 publishes ack/police" watch p1 pw-p1 ay/v1/d01/ack/police
+W=(watch p1 pw-p1)
+expect_refused "police publishing an alarm" "${W[@]}" ay/v1/d01/school/s1/dev-a1/alarm "$MARK"
+expect_refused "police publishing an alarm-cancel" "${W[@]}" ay/v1/d01/school/s1/dev-a1/alarm-cancel "$MARK"
+expect_refused "police publishing a status" "${W[@]}" ay/v1/d01/school/s1/dev-a1/status "$MARK"
+expect_refused "police publishing ack/bureau" "${W[@]}" ay/v1/d01/ack/bureau "$MARK"
+expect_refused "police publishing ack/police of d02" "${W[@]}" ay/v1/d02/ack/police "$MARK"
+expect_refused "police publishing escalation/police" "${W[@]}" ay/v1/d01/escalation/police "$MARK"
+expect_refused "police publishing a receipt" "${W[@]}" ay/v1/d01/receipt/s1/dev-a1 "$MARK"
+
+# ---- police d01 read alarm, alarm-cancel and escalation/police of d01
+sub_start p1 p1 pw-p1 'ay/v1/d01/school/+/+/alarm' 'ay/v1/d01/school/+/+/alarm-cancel' ay/v1/d01/escalation/police
+sub_ready p1 ay/v1/d01/escalation/police
+expect_delivered "police d01 gets a d01 alarm" p1 dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/alarm
+expect_delivered "police d01 gets a d01 alarm-cancel" p1 dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/alarm-cancel
+expect_delivered "police d01 gets escalation/police" p1 svc-m pw-m ay/v1/d01/escalation/police
+expect_refused "police d01 gets escalation/bureau" p1 svc-m pw-m ay/v1/d01/escalation/bureau ay/v1/d01/escalation/police
+expect_refused "police d01 gets a d01 report" p1 dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/report ay/v1/d01/escalation/police
+
+# ---- police d02 read d02's feed; neither district sees the other's
+sub_start p2 p2 pw-p2 'ay/v1/d02/school/+/+/alarm' ay/v1/d02/escalation/police
+sub_ready p2 ay/v1/d02/escalation/police
+expect_delivered "police d02 gets a d02 alarm" p2 dev-z1 pw-z1 ay/v1/d02/school/s1/dev-z1/alarm
+expect_refused "police d02 gets a d01 alarm" p2 dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/alarm ay/v1/d02/escalation/police
+expect_refused "police d01 gets a d02 alarm" p1 dev-z1 pw-z1 ay/v1/d02/school/s1/dev-z1/alarm ay/v1/d01/escalation/police
+expect_refused "police d01 gets d02's escalation" p1 svc-m pw-m ay/v1/d02/escalation/police ay/v1/d01/escalation/police
+ay_stop p1
+ay_stop p2
+
+# ---- bureau d01: subscribe to escalation/bureau of d01 only ...
+expect_sub_denied "bureau subscribing to escalation/police" b1 pw-b1 ay/v1/d01/escalation/police
+expect_sub_denied "bureau subscribing to the alarm feed" b1 pw-b1 'ay/v1/d01/school/+/+/alarm'
+expect_sub_denied "bureau subscribing to d02's escalation/bureau" b1 pw-b1 ay/v1/d02/escalation/bureau
+expect_sub_denied "bureau subscribing to all escalations" b1 pw-b1 'ay/v1/d01/escalation/#'
+expect_sub_denied "bureau subscribing to acks" b1 pw-b1 ay/v1/d01/ack/bureau
+# ---- ... publish ack/bureau only ...
+expect_delivered "bureau d01 publishes ack/bureau" watch b1 pw-b1 ay/v1/d01/ack/bureau
+W=(watch b1 pw-b1)
+expect_refused "bureau publishing ack/police" "${W[@]}" ay/v1/d01/ack/police "$MARK"
+expect_refused "bureau publishing ack/bureau of d02" "${W[@]}" ay/v1/d02/ack/bureau "$MARK"
+expect_refused "bureau publishing an alarm" "${W[@]}" ay/v1/d01/school/s1/dev-a1/alarm "$MARK"
+expect_refused "bureau publishing escalation/bureau" "${W[@]}" ay/v1/d01/escalation/bureau "$MARK"
+# ---- ... and read it
+sub_start b1 b1 pw-b1 ay/v1/d01/escalation/bureau
+sub_ready b1 ay/v1/d01/escalation/bureau
+expect_delivered "bureau d01 gets escalation/bureau" b1 svc-m pw-m ay/v1/d01/escalation/bureau
+expect_refused "bureau d01 gets escalation/bureau of d02" b1 svc-m pw-m ay/v1/d02/escalation/bureau ay/v1/d01/escalation/bureau
+ay_stop b1
+
+# ---- services: acks reach them; they publish receipts and escalations
+expect_delivered "service publishes a receipt" watch svc-m pw-m ay/v1/d02/receipt/s1/dev-z1
+expect_delivered "service publishes escalation/police" watch svc-m pw-m ay/v1/d02/escalation/police
+expect_refused "service publishing an ack" watch svc-m pw-m ay/v1/d01/ack/police "$MARK"
+expect_refused "service publishing outside ay/v1" watch svc-m pw-m ay/v2/d01/escalation/police "$MARK"
+
+# ---- shared subscription: two instances of one service account (client ids
+# recorder-1, recorder-2, as the recorder names its connections) share the
+# school feed; each message reaches exactly one of them, and both take part.
+G='$share/recorder/ay/v1/+/school/#'
+for i in 1 2; do
+  ay_spawn "rec-$i" mosquitto_sub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u recorder -P pw-r -i "recorder-$i" -q 1 -v -t "$G" -W 200
+done
+both_ready() {
+  mqtt_pub dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/status "probe-$RANDOM" >/dev/null 2>&1
+  grep -q probe- "$AY_T/log/rec-1.log" && grep -q probe- "$AY_T/log/rec-2.log"
+}
+ay_wait_until 15 "both group members subscribed" both_ready || ay_fail "the shared subscription did not work"
+for i in $(seq 1 20); do
+  mqtt_pub dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/report "shared-$i" || ay_fail "publish shared-$i"
+done
+mqtt_pub dev-z1 pw-z1 ay/v1/d02/school/s1/dev-z1/alarm shared-21 || ay_fail "publish shared-21"
+all_shared() { [ "$(cat "$AY_T/log/rec-1.log" "$AY_T/log/rec-2.log" | grep -c ' shared-')" -ge 21 ]; }
+ay_wait_until 15 "21 shared messages" all_shared || ay_fail "shared messages lost"
+ay_expect_eq "each shared message exactly once" 21 \
+  "$(cat "$AY_T/log/rec-1.log" "$AY_T/log/rec-2.log" | grep -o ' shared-[0-9]*$' | sort -u | wc -l)"
+ay_expect_eq "no duplicates" 21 "$(cat "$AY_T/log/rec-1.log" "$AY_T/log/rec-2.log" | grep -c ' shared-')"
+n1=$(grep -c ' shared-' "$AY_T/log/rec-1.log")
+n2=$(grep -c ' shared-' "$AY_T/log/rec-2.log")
+[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] || ay_fail "one member got everything ($n1/$n2)"
+expect_sub_denied "service sharing outside ay/v1" recorder pw-r '$share/g/#'
+
+# ---- an offline police console loses no alarm: with Mosquitto's default
+# max_queued_messages (1000) the broker would silently drop what exceeds it.
+PF=('ay/v1/d01/school/+/+/alarm' ay/v1/d01/escalation/police)
+ay_spawn p1-session mosquitto_sub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u p1 -P pw-p1 -i p1 -c -x 3600 -q 1 -v \
+  -t "${PF[0]}" -t "${PF[1]}" -W 200
+sub_ready p1-session ay/v1/d01/escalation/police
+ay_stop p1-session # disconnects; the session (expiry 1 h) keeps queueing
+seq -f 'queued-%g' 1 1500 | mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u dev-a1 -P pw-a1 -i dev-a1 -q 1 \
+  -t ay/v1/d01/school/s1/dev-a1/alarm -l || ay_fail "publishing 1500 alarms"
+mosquitto_sub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u p1 -P pw-p1 -i p1 -c -x 0 -q 1 -v \
+  -t "${PF[0]}" -t "${PF[1]}" -C 1500 -W 60 >"$AY_T/queued.txt" 2>&1
+ay_expect_eq "alarms queued for the offline console and delivered on reconnect" 1500 \
+  "$(grep -o ' queued-[0-9]*$' "$AY_T/queued.txt" | sort -u | wc -l)"
+
+ay_test_pass
