@@ -87,12 +87,12 @@ static const struct stmt stmts[S_COUNT] = {
         "  received_at timestamptz, payload text, body jsonb) "
         "ON CONFLICT (message_id) DO NOTHING "
         "RETURNING message_id::text, id, (extract(epoch FROM stored_at) * 1000000)::bigint"},
-    /* Per asked row: is the id stored, by the same sender with the same bytes? */
+    /* Per asked row: is the id stored, by the same device as the same type? */
     [S_EXISTING] = {"rec_existing",
         "SELECT r.i, m.id, (extract(epoch FROM m.stored_at) * 1000000)::bigint, "
-        "  m.device_id = r.device_id AND m.payload = decode(r.payload, 'hex') "
+        "  m.device_id = r.device_id AND m.kind = r.kind "
         "FROM jsonb_to_recordset($1::jsonb) AS r(i int, message_id uuid, device_id text, "
-        "  payload text) "
+        "  kind text) "
         "JOIN messages m ON m.message_id = r.message_id"},
     [S_ALARMS] = {"rec_alarms",
         "INSERT INTO alarms (message_id, district_id, school_id, device_id, kind, source, "
@@ -524,8 +524,10 @@ static enum ay_err insert_messages(struct ay_pg *db, struct recorder_item **item
 
 /*
  * Marks pending items whose message id is already stored: DUPLICATE when
- * the same device sent the same bytes (a re-send), REJECTED otherwise (an
- * id reused for something else must not pass for stored).
+ * the same device sent a message of the same type under that id (a re-send;
+ * the first storage stands, even if the sender re-encoded it with a new
+ * sentAt), REJECTED otherwise (an id reused by another device or for another
+ * type must not pass for stored).
  */
 static enum ay_err resolve_existing(struct ay_pg *db, struct recorder_item **items, size_t n,
                                     char err[AY_ERRLEN])
@@ -537,19 +539,15 @@ static enum ay_err resolve_existing(struct ay_pg *db, struct recorder_item **ite
     for (size_t i = 0; i < n; i++) {
         if (!pending(items[i]))
             continue;
-        char *hex = hex_of(items[i]->payload, items[i]->len);
         cJSON *o = cJSON_CreateObject();
-        if (hex == NULL || o == NULL) {
-            free(hex);
-            cJSON_Delete(o);
+        if (o == NULL) {
             cJSON_Delete(rows);
             return AY_ERR_NOMEM;
         }
         cJSON_AddNumberToObject(o, "i", (double)i);
         cJSON_AddStringToObject(o, "message_id", items[i]->msg_id);
         cJSON_AddStringToObject(o, "device_id", items[i]->where.device);
-        cJSON_AddStringToObject(o, "payload", hex);
-        free(hex);
+        cJSON_AddStringToObject(o, "kind", items[i]->type->name);
         cJSON_AddItemToArray(rows, o);
         count++;
     }

@@ -22,20 +22,27 @@ ay_wait_until 30 "receipt for the garbage message" test -s "$AY_T/receipts.out" 
 ay_expect_eq "receipt status" RECEIPT_STATUS_REJECTED "$(jq -r .message.status "$AY_T/receipts.out")"
 grep -q 'not a valid anyuan.v1.Alarm' <<<"$(jq -r .message.reason "$AY_T/receipts.out")" ||
   ay_fail "receipt reason: $(cat "$AY_T/receipts.out")"
-ay_sql_eq "dead letter with raw bytes" "$topic|t" \
+ay_sql_eq "dead letter with raw bytes" "$topic/alarm|t" \
   "SELECT topic, payload = convert_to('not a protobuf message', 'UTF8') FROM dead_letters"
 reason=$(ay_psql "SELECT reason FROM dead_letters")
 grep -q 'not a valid anyuan.v1.Alarm protobuf message' <<<"$reason" || ay_fail "reason: $reason"
 
-# 2. Valid JSON but the contract says no: ayctl prints the REJECTED receipt,
-#    exits 1 and names the field.  (Header names another school: the topic
-#    is the trusted part, so this must be refused.)
+# 2. A well-formed message whose header names another school, sent on the
+#    device's own topic: the topic (scoped by the broker) is what counts.
 jq '. + {header: {schoolId: "sch-0999"}}' "$data/alarm.json" >"$AY_T/other-school.json"
-out=$(ay_ctl device pub alarm --json "$AY_T/other-school.json" 2>"$AY_T/err.txt")
-rc=$?
-[ "$rc" -ne 0 ] || ay_fail "ayctl accepted a message for another school"
-# ayctl itself refuses to publish it: the topic would not match the header.
-grep -q 'schoolId\|school' "$AY_T/err.txt" || ay_fail "error does not name the school: $(cat "$AY_T/err.txt")"
+ay_ctl device encode alarm --json "$AY_T/other-school.json" >"$AY_T/other-school.bin" ||
+  ay_fail "ayctl encode"
+ay_sub_start receipts2 recorder --topic 'ay/v1/d01/receipt/#' --count 1
+pub_raw -t "$topic/alarm" -f "$AY_T/other-school.bin" || ay_fail "mosquitto_pub failed"
+ay_wait_until 30 "receipt for the mismatched header" test -s "$AY_T/receipts2.out" ||
+  ay_fail "no receipt for the mismatched header"
+grep -q 'alarm.header.schoolId: "sch-0999" does not match the topic' \
+  <<<"$(jq -r .message.reason "$AY_T/receipts2.out")" ||
+  ay_fail "receipt reason: $(cat "$AY_T/receipts2.out")"
+# ayctl itself will not publish it: the broker refuses the other school's topics.
+ay_ctl device pub alarm --json "$AY_T/other-school.json" >/dev/null 2>"$AY_T/err.txt" &&
+  ay_fail "ayctl published into another school"
+grep -q 'Not authorized' "$AY_T/err.txt" || ay_fail "error: $(cat "$AY_T/err.txt")"
 
 # 3. An unregistered device of the right school: rejected by the registry.
 ay_test_account device d01 sch-0102 btn-unknown unk-pw
@@ -54,6 +61,6 @@ grep -q 'report.incidentId: unknown incident' <<<"$(jq -r .reason <<<"$out")" ||
 # 5. Still alive and storing.
 out=$(ay_ctl device pub alarm --json "$data/alarm.json") || ay_fail "good alarm after bad input failed"
 ay_expect_eq "good message stored" RECEIPT_STATUS_STORED "$(jq -r .status <<<"$out")"
-ay_expect_eq "dead letters kept" 3 "$(ay_psql "SELECT count(*) FROM dead_letters")"
+ay_expect_eq "dead letters kept" 4 "$(ay_psql "SELECT count(*) FROM dead_letters")"
 ay_expect_eq "messages stored" 1 "$(ay_psql "SELECT count(*) FROM messages")"
 ay_test_pass

@@ -3,6 +3,7 @@
 # DUPLICATE receipt with the original reference and storage time.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
 ay_test_init
+AY_T_ALLOW_ERRORS='msg="rejected message"'
 ay_test_start_pg
 ay_test_start_broker
 ay_test_school
@@ -29,4 +30,16 @@ done
 # A marker message after the copies: once it is stored, the copies were handled.
 marker=$(ay_ctl device pub status --json "$AY_SOURCE_DIR/tests/data/e2e/status.json") || ay_fail "marker"
 ay_expect_eq "still one notice" 1 "$(ay_psql "SELECT count(*) FROM messages WHERE kind = 'notice'")"
+
+# The same id from another device, or for another type, is not a re-send:
+# it is rejected, never reported as stored.
+ay_test_device 1
+out=$(ay_ctl dev1 pub notice --json "$AY_T/n.json" 2>/dev/null)
+ay_expect_eq "id reused by another device" RECEIPT_STATUS_REJECTED "$(jq -r .status <<<"$out")"
+grep -q 'is already used by another message' <<<"$(jq -r .reason <<<"$out")" || ay_fail "reason: $out"
+jq '. + {header: {messageId: "7d9e2f1a-3b4c-4d5e-8f60-718293a4b5c6"}}' \
+  "$AY_SOURCE_DIR/tests/data/e2e/alarm.json" >"$AY_T/a.json"
+out=$(ay_ctl device pub alarm --json "$AY_T/a.json" 2>/dev/null)
+ay_expect_eq "id reused for another type" RECEIPT_STATUS_REJECTED "$(jq -r .status <<<"$out")"
+ay_expect_eq "nothing more stored" 2 "$(ay_psql "SELECT count(*) FROM messages")"
 ay_test_pass

@@ -195,9 +195,10 @@ ay_test_school() {
   ay_test_account police d01 police-01 police-pw
   ay_test_account bureau d01 bureau-01 bureau-pw
   ay_test_conf recorder svc-recorder svc-pw
-  ay_test_conf device btn-0102-01 dev-pw "school = sch-0102"
-  ay_test_conf police police-01 police-pw
-  ay_test_conf bureau bureau-01 bureau-pw
+  local wait="receipt_wait_ms = ${AY_TEST_RECEIPT_WAIT_MS:-2000}"
+  ay_test_conf device btn-0102-01 dev-pw "school = sch-0102" "$wait"
+  ay_test_conf police police-01 police-pw "$wait"
+  ay_test_conf bureau bureau-01 bureau-pw "$wait"
   "$AYCTL" registry add-district d01 "测试区" "Test district" || ay_fail "registry"
   "$AYCTL" registry add-school d01 sch-0102 "测试学校" "Test school" || ay_fail "registry"
   "$AYCTL" registry add-device sch-0102 btn-0102-01 button || ay_fail "registry"
@@ -213,7 +214,6 @@ ay_test_conf() {
     echo "mqtt_password = $pw"
     echo "database_url = $DATABASE_URL"
     echo "district = d01"
-    echo "receipt_wait_ms = ${AY_TEST_RECEIPT_WAIT_MS:-2000}"
     printf '%s\n' "$@"
   } >"$AY_T/etc/$name.conf"
 }
@@ -230,8 +230,15 @@ ay_test_start_recorder() {
   local name=${1:-recorder} instance=${2:-1}
   AY_INSTANCE=$instance ay_spawn "$name" "$AY_BUILD_DIR/services/recorder/ay-recorder" \
     --config "$AY_T/etc/recorder.conf"
-  ay_wait_until 60 "$name ready" ay_log_has "$name" 'msg=ready' ||
-    ay_fail "$name did not become ready"
+  ay_wait_until 60 "$name ready" ay__ready_or_dead "$name" || true
+  ay_log_has "$name" 'msg=ready' || ay_fail "$name did not become ready"
+}
+
+# Succeeds once NAME logged ready, or once it has exited (so waits end early).
+ay__ready_or_dead() {
+  ay_log_has "$1" 'msg=ready' && return 0
+  kill -0 "$(cat "$AY_T/$1.pid" 2>/dev/null)" 2>/dev/null || return 0
+  return 1
 }
 
 # ay_log_has NAME PATTERN: the log of NAME contains PATTERN (grep -E).
@@ -263,7 +270,8 @@ ay_test_device() {
   local n=$1 name
   name=$(printf 'btn-0102-%02d' $((10 + n)))
   ay_test_account device d01 sch-0102 "$name" "pw-$n"
-  ay_test_conf "dev$n" "$name" "pw-$n" "school = sch-0102" "timeout_ms = ${AY_TEST_PUB_TIMEOUT_MS:-120000}"
+  ay_test_conf "dev$n" "$name" "pw-$n" "school = sch-0102" \
+    "timeout_ms = ${AY_TEST_PUB_TIMEOUT_MS:-120000}" "receipt_wait_ms = ${AY_TEST_RECEIPT_WAIT_MS:-2000}"
   "$AYCTL" registry add-device sch-0102 "$name" button || ay_fail "registry"
 }
 
