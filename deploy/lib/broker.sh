@@ -185,9 +185,7 @@ ay_broker_setup() {
   done
   plugin=$(ay_broker_plugin_path) ||
     { echo "broker setup: mosquitto_dynamic_security.so not found (package mosquitto)" >&2; return 1; }
-  tmpl="$AY_SOURCE_DIR/broker-config/mosquitto.conf.in"
-  [ -n "${AY_SOURCE_DIR:-}" ] && [ -f "$tmpl" ] ||
-    tmpl="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/broker-config/mosquitto.conf.in"
+  tmpl="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/broker-config/mosquitto.conf.in"
   [ -f "$tmpl" ] || { echo "broker setup: template $tmpl not found" >&2; return 1; }
 
   mkdir -p "$dir/certs" "$dir/secrets/ctrl" "$dir/dynsec" "$dir/data" || return 1
