@@ -27,9 +27,12 @@
 
 /* ---- statements ---------------------------------------------------------- */
 
-#define IDS_TEXT    "(SELECT jsonb_array_elements_text($1::jsonb))"
-#define IDS_UUID    "(SELECT jsonb_array_elements_text($1::jsonb)::uuid)"
-#define NEW_MSGS    "FROM messages m, LATERAL (SELECT m.body) AS x(b) WHERE m.message_id IN " IDS_UUID
+/* "= ANY (ARRAY(...))" rather than "IN (SELECT ...)": the array is computed
+ * once and the lookup is an index scan; a semi-join may scan the whole
+ * (ever growing) table. */
+#define IDS_TEXT    " = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))"
+#define IDS_UUID    " = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::uuid))"
+#define NEW_MSGS    "FROM messages m, LATERAL (SELECT m.body) AS x(b) WHERE m.message_id" IDS_UUID
 #define GEO_LAT     "CASE WHEN b ? 'geo' THEN coalesce((b#>>'{geo,latitude}')::float8, 0) END"
 #define GEO_LON     "CASE WHEN b ? 'geo' THEN coalesce((b#>>'{geo,longitude}')::float8, 0) END"
 #define INT0(path)  "coalesce((b#>>'{" path "}')::int, 0)"
@@ -69,14 +72,14 @@ enum {
 static const struct stmt stmts[S_COUNT] = {
     [S_DEVICES] = {"rec_devices",
         "SELECT d.id, d.school_id, s.district_id, d.enabled FROM devices d "
-        "JOIN schools s ON s.id = d.school_id WHERE d.id IN " IDS_TEXT},
+        "JOIN schools s ON s.id = d.school_id WHERE d.id" IDS_TEXT},
     [S_POLICY] = {"rec_policy",
         "SELECT id, verbal_notice_min, written_report_min, monthly_report_day "
-        "FROM districts WHERE id IN " IDS_TEXT},
+        "FROM districts WHERE id" IDS_TEXT},
     [S_INCIDENTS] = {"rec_incidents",
-        "SELECT id::text, school_id FROM incidents WHERE id IN " IDS_UUID},
+        "SELECT id::text, school_id FROM incidents WHERE id" IDS_UUID},
     [S_HAZARDS] = {"rec_hazards",
-        "SELECT id::text, school_id FROM hazards WHERE id IN " IDS_UUID},
+        "SELECT id::text, school_id FROM hazards WHERE id" IDS_UUID},
     [S_MESSAGES] = {"rec_messages",
         "INSERT INTO messages (message_id, kind, topic, district_id, school_id, device_id, "
         "  sent_at, received_at, payload, body) "
@@ -136,7 +139,7 @@ static const struct stmt stmts[S_COUNT] = {
         "  closed_at = CASE WHEN r.kind = 'REPORT_KIND_FINAL' "
         "    THEN coalesce(r.closed_at, r.submitted_at) ELSE i.closed_at END "
         "FROM (SELECT DISTINCT ON (incident_id) * FROM incident_reports "
-        "  WHERE message_id IN " IDS_UUID " ORDER BY incident_id, submitted_at DESC) r "
+        "  WHERE message_id" IDS_UUID " ORDER BY incident_id, submitted_at DESC) r "
         "WHERE i.id = r.incident_id"},
     [S_HAZARDS_NEW] = {"rec_hazards_new",
         "INSERT INTO hazards (id, district_id, school_id, category, grade, place, description, "
@@ -158,7 +161,7 @@ static const struct stmt stmts[S_COUNT] = {
         "UPDATE hazards h SET status = e.status, status_at = e.at, "
         "  rectification_deadline = coalesce(e.new_deadline, h.rectification_deadline) "
         "FROM (SELECT DISTINCT ON (hazard_id) * FROM hazard_events "
-        "  WHERE message_id IN " IDS_UUID " ORDER BY hazard_id, at DESC) e "
+        "  WHERE message_id" IDS_UUID " ORDER BY hazard_id, at DESC) e "
         "WHERE h.id = e.hazard_id"},
     [S_MONTHLY] = {"rec_monthly",
         "INSERT INTO monthly_reports (message_id, district_id, school_id, year, month, "

@@ -16,8 +16,8 @@ static void test_log_line_has_ts_level_svc_msg_and_keys(void **state)
     (void)state;
     char buf[512];
     const char *kv[] = {"msg_id", "abc", "school", "sch-0102"};
-    ay_log_format(buf, sizeof(buf), 1795939200123LL, AY_LOG_WARN, "recorder", "could not store",
-                  kv, 4);
+    ay_log_format(buf, sizeof(buf), 1795939200123LL, AY_LOG_WARN, "recorder", "could not store", kv,
+                  4);
     assert_string_equal(buf, "ts=2026-11-29T08:00:00.123Z level=warn svc=recorder "
                              "msg=\"could not store\" msg_id=abc school=sch-0102\n");
 }

@@ -1,0 +1,61 @@
+/*
+ * loadgen.h - many simulated devices sending a fixed number of messages to
+ * the recorder over real MQTT connections, each waiting for its Receipts.
+ *
+ * Owns: one ay_mqtt client per device (client id = account name, clean
+ * start, subscribed to its own receipt topic), each device's window of
+ * messages without a Receipt, the re-sends, and the figures of the run.
+ * Does not own: the broker accounts and the registry rows of the devices
+ * (bench/run creates them).
+ * Follows the publisher's duty of docs/contract.md ("Delivery"): a message
+ * is re-sent as the same bytes while no Receipt came; STORED, DUPLICATE and
+ * REJECTED all end it.
+ * Threads: lg_run runs on the caller's thread; the receipt callbacks run on
+ * Paho's receive thread and only copy the receipt and its arrival time into
+ * a queue that the caller's thread decodes.
+ */
+#ifndef LG_LOADGEN_H
+#define LG_LOADGEN_H
+
+#include <stdint.h>
+
+#include "ay_err.h"
+#include "msgs.h"
+
+struct lg_opts {
+    const char *url;             /* broker, e.g. tcp://127.0.0.1:1883 */
+    const char *district;        /* of every device */
+    const char *school;          /* of every device */
+    const char *device_prefix;   /* account names are PREFIX0001, PREFIX0002, ... */
+    const char *password_prefix; /* the password of account NAME is PREFIX followed by NAME */
+    unsigned devices;
+    unsigned long count;     /* messages to send in all (distinct message ids) */
+    double rate;             /* new messages per second in all; 0: as the windows allow */
+    unsigned window;         /* messages without Receipt per device */
+    int resend_ms;           /* re-send a message after this long without Receipt */
+    int drain_timeout_ms;    /* give up waiting after this long without any Receipt */
+    unsigned mix[LG_NTYPES]; /* relative weights of the message types */
+};
+
+struct lg_result {
+    unsigned long sent; /* distinct messages published at least once */
+    unsigned long stored;
+    unsigned long duplicate;
+    unsigned long rejected;
+    unsigned long resends;        /* publishes of a message after its first */
+    unsigned long unanswered;     /* sent but never receipted */
+    unsigned long late_receipts;  /* receipts for messages already receipted */
+    unsigned long publish_errors; /* publish calls the client refused */
+    unsigned long by_type[LG_NTYPES];
+    double elapsed_s; /* first publish to last Receipt */
+    int64_t p50_us, p99_us, max_us;
+    char first_reject[AY_ERRLEN]; /* reason of the first REJECTED receipt */
+};
+
+/* Connects every device, sends o->count messages and waits for their
+ * Receipts. AY_OK when the run took place (even if messages went
+ * unanswered or were rejected: see *res); otherwise err says why it could
+ * not (a device could not connect, out of memory), and *res is not written. */
+enum ay_err lg_run(const struct lg_opts *o, struct lg_result *res, char err[AY_ERRLEN]);
+
+#endif
