@@ -3,6 +3,8 @@
  */
 #include "ay_deadline.h"
 
+#include "ay_time.h"
+
 #define US_PER_MIN (60LL * 1000000LL)
 #define US_PER_DAY (86400LL * 1000000LL)
 
@@ -21,18 +23,6 @@ int64_t ay_deadline_written_report_us(const struct ay_policy *p, int64_t start_u
     return start_us + (int64_t)p->written_report_min * US_PER_MIN;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 enum ay_err ay_deadline_monthly_report_us(const struct ay_policy *p, int year, int month,
                                           int64_t *out_us)
 {
@@ -42,7 +32,7 @@ enum ay_err ay_deadline_monthly_report_us(const struct ay_policy *p, int year, i
     int next_year = month == 12 ? year + 1 : year;
     int next_month = month == 12 ? 1 : month + 1;
     int64_t local_midnight_us =
-        days_from_civil(next_year, next_month, p->monthly_report_day) * US_PER_DAY;
+        ay_time_days_from_civil(next_year, next_month, p->monthly_report_day) * US_PER_DAY;
     *out_us = local_midnight_us - (int64_t)AY_LOCAL_UTC_OFFSET_S * 1000000LL;
     return AY_OK;
 }

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ay_time.h"
+
 #include "ay_log.h"
 
 #define SUBS_MAX 16
@@ -69,17 +71,6 @@ struct waiter {
 static char *dup_or_null(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-static void deadline_after(struct timespec *ts, int timeout_ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
 }
 
 static void set_state(struct ay_mqtt *c, bool connected, bool failed, const char *reason)
@@ -371,7 +362,7 @@ enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLE
         ay_errf(err, "could not connect to broker %s: %s", c->url, MQTTAsync_strerror(prc));
         return AY_ERR_MQTT;
     }
-    deadline_after(&until, timeout_ms);
+    ay_time_deadline_ts(&until, timeout_ms);
     pthread_mutex_lock(&c->lock);
     while (!c->connected && !c->connect_failed) {
         if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT)
@@ -410,10 +401,8 @@ void ay_mqtt_disconnect(struct ay_mqtt *c, int timeout_ms)
     if (MQTTAsync_isConnected(c->client))
         MQTTAsync_disconnect(c->client, &dopts);
     /* Bounded wait for the DISCONNECT to go out. */
-    for (int waited = 0; MQTTAsync_isConnected(c->client) && waited < timeout_ms; waited += 10) {
-        struct timespec ts = {0, 10 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    for (int waited = 0; MQTTAsync_isConnected(c->client) && waited < timeout_ms; waited += 10)
+        ay_time_sleep_ms(10);
     set_state(c, false, false, "disconnected");
 }
 
@@ -549,7 +538,7 @@ enum ay_err ay_mqtt_publish_wait(struct ay_mqtt *c, const char *topic, const voi
         waiter_release(w);
         return rc;
     }
-    deadline_after(&until, timeout_ms);
+    ay_time_deadline_ts(&until, timeout_ms);
     pthread_mutex_lock(&w->lock);
     while (!w->finished)
         if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "ay_time.h"
+
 struct ay_queue {
     pthread_mutex_t lock;
     pthread_cond_t not_empty;
@@ -60,17 +62,6 @@ void ay_queue_free(struct ay_queue *q)
     free(q);
 }
 
-static void deadline(struct timespec *ts, int timeout_ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static bool has_room(const struct ay_queue *q, size_t bytes)
 {
     if (q->len == q->cap)
@@ -83,7 +74,7 @@ enum ay_err ay_queue_push(struct ay_queue *q, void *item, size_t bytes, int time
     struct timespec until;
     enum ay_err rc = AY_OK;
 
-    deadline(&until, timeout_ms);
+    ay_time_deadline_ts(&until, timeout_ms);
     pthread_mutex_lock(&q->lock);
     while (!q->closed && !has_room(q, bytes)) {
         if (pthread_cond_timedwait(&q->not_full, &q->lock, &until) == ETIMEDOUT)
@@ -110,7 +101,7 @@ size_t ay_queue_pop_batch(struct ay_queue *q, void **out, size_t max, int timeou
     struct timespec until;
     size_t n = 0;
 
-    deadline(&until, timeout_ms);
+    ay_time_deadline_ts(&until, timeout_ms);
     pthread_mutex_lock(&q->lock);
     while (q->len == 0 && !q->closed) {
         if (pthread_cond_timedwait(&q->not_empty, &q->lock, &until) == ETIMEDOUT)

@@ -7,6 +7,8 @@
  */
 #include "ay_time.h"
 
+#include <errno.h>
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
@@ -37,8 +39,7 @@ static int days_in_month(int64_t y, int m)
     return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
 
-/* Days since 1970-01-01 of y-m-d (Hinnant, days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t ay_time_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -160,7 +161,8 @@ enum ay_err ay_time_parse_rfc3339(const char *s, int64_t *secs, int32_t *nanos)
     if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
         se > 59)
         return AY_ERR_INVALID;
-    int64_t t = days_from_civil(y, mo, d) * SECS_PER_DAY + h * 3600LL + mi * 60LL + se - off_s;
+    int64_t t =
+        ay_time_days_from_civil(y, mo, d) * SECS_PER_DAY + h * 3600LL + mi * 60LL + se - off_s;
     if (t < AY_TIME_MIN_SECS || t > AY_TIME_MAX_SECS)
         return AY_ERR_INVALID;
     *secs = t;
@@ -237,4 +239,22 @@ void ay_time_from_us(int64_t us, int64_t *secs, int32_t *nanos)
     }
     *secs = s;
     *nanos = (int32_t)(r * 1000);
+}
+
+void ay_time_deadline_ts(struct timespec *ts, int timeout_ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += timeout_ms / 1000;
+    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+void ay_time_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }

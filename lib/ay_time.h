@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "ay_err.h"
 
@@ -54,5 +55,15 @@ int64_t ay_time_to_us(int64_t secs, int32_t nanos);
 /* Splits microseconds into seconds and nanos with 0 <= *nanos < 1e9
  * (floor division, so instants before 1970 have non-negative nanos). */
 void ay_time_from_us(int64_t us, int64_t *secs, int32_t *nanos);
+
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (Hinnant's
+ * days_from_civil); m 1..12, d 1..31. */
+int64_t ay_time_days_from_civil(int64_t y, int m, int d);
+
+/* *ts = now (CLOCK_REALTIME) + timeout_ms, for pthread_cond_timedwait. */
+void ay_time_deadline_ts(struct timespec *ts, int timeout_ms);
+
+/* Sleeps ms milliseconds (resumes after signals). */
+void ay_time_sleep_ms(int ms);
 
 #endif

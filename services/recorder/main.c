@@ -18,6 +18,7 @@
 #include "ay_migrate.h"
 #include "ay_mqtt.h"
 #include "ay_pg.h"
+#include "ay_time.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -63,12 +64,6 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Connects (database or broker) with backoff until it works or we stop. */
 static bool connect_db(struct ay_pg *db)
 {
@@ -77,7 +72,7 @@ static bool connect_db(struct ay_pg *db)
         if (ay_pg_connect(db, err) == AY_OK)
             return true;
         ay_log_warn("could not connect to the database, retrying", "err", err, NULL);
-        sleep_ms(backoff);
+        ay_time_sleep_ms(backoff);
     }
     return false;
 }
@@ -89,7 +84,7 @@ static bool connect_mqtt(struct ay_mqtt *c, const char *what)
         if (ay_mqtt_connect(c, 10000, err) == AY_OK)
             return true;
         ay_log_warn("could not connect to the broker, retrying", "client", what, "err", err, NULL);
-        sleep_ms(backoff);
+        ay_time_sleep_ms(backoff);
     }
     return false;
 }

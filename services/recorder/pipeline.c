@@ -95,12 +95,6 @@ void recorder_pipeline_offer(void *arg, const struct ay_mqtt_msg *m)
     }
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Reconnects until it works, *stop is set, or until_us passes (0: never). */
 static bool reconnect(struct recorder_pipeline *p, int64_t until_us)
 {
@@ -118,7 +112,7 @@ static bool reconnect(struct recorder_pipeline *p, int64_t until_us)
         if (until_us && ay_time_now_us() > until_us)
             return false;
         ay_log_debug("database still unavailable", "err", err, NULL);
-        sleep_ms(backoff);
+        ay_time_sleep_ms(backoff);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
 }

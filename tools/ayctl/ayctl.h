@@ -13,6 +13,7 @@
 
 #include "ay_config.h"
 #include "ay_err.h"
+#include "ay_mqtt.h"
 
 struct ayctl_config {
     struct ay_common_config common;
@@ -40,7 +41,10 @@ void ayctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads all of a file ("-" = stdin), at most max bytes, into a new NUL-terminated buffer. */
 enum ay_err ayctl_read_all(const char *path, size_t max, char **out, size_t *len,
                            char err[AY_ERRLEN]);
-/* The MQTT client id: mqtt_client_id, else the account name, else "ayctl-<pid>". */
-const char *ayctl_client_id(const struct ayctl_config *cfg, char *buf, size_t cap);
+/* Connection options from the configuration: a clean session with client id
+ * mqtt_client_id, else the account name, else "ayctl-<pid>" (written into
+ * idbuf, which must outlive *o). */
+void ayctl_mqtt_opts(const struct ayctl_config *cfg, char *idbuf, size_t cap,
+                     struct ay_mqtt_opts *o);
 
 #endif

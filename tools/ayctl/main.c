@@ -71,14 +71,22 @@ int ayctl_exit_code(enum ay_err rc)
     }
 }
 
-const char *ayctl_client_id(const struct ayctl_config *cfg, char *buf, size_t cap)
+void ayctl_mqtt_opts(const struct ayctl_config *cfg, char *idbuf, size_t cap,
+                     struct ay_mqtt_opts *o)
 {
+    memset(o, 0, sizeof(*o));
     if (cfg->common.mqtt_client_id && *cfg->common.mqtt_client_id)
-        return cfg->common.mqtt_client_id;
-    if (cfg->common.mqtt_username && *cfg->common.mqtt_username)
-        return cfg->common.mqtt_username;
-    snprintf(buf, cap, "ayctl-%ld", (long)getpid());
-    return buf;
+        snprintf(idbuf, cap, "%s", cfg->common.mqtt_client_id);
+    else if (cfg->common.mqtt_username && *cfg->common.mqtt_username)
+        snprintf(idbuf, cap, "%s", cfg->common.mqtt_username);
+    else
+        snprintf(idbuf, cap, "ayctl-%ld", (long)getpid());
+    o->url = cfg->common.mqtt_url;
+    o->client_id = idbuf;
+    o->username = cfg->common.mqtt_username;
+    o->password = cfg->common.mqtt_password;
+    o->ca_file = cfg->common.mqtt_ca_file;
+    o->clean_start = true;
 }
 
 int main(int argc, char **argv)

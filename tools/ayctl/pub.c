@@ -252,13 +252,7 @@ static void on_receipt(void *arg, const struct ay_mqtt_msg *msg)
 static bool receipt_arrived(struct receipt_wait *w, long long wait_ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    ay_time_deadline_ts(&until, (int)wait_ms);
     pthread_mutex_lock(&w->lock);
     while (w->json == NULL)
         if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
@@ -328,14 +322,8 @@ static int publish(const struct ayctl_config *cfg, const struct pub_args *a,
     if (buf == NULL)
         goto cleanup;
     protobuf_c_message_pack(m, buf);
-    struct ay_mqtt_opts o = {
-        .url = cfg->common.mqtt_url,
-        .client_id = ayctl_client_id(cfg, idbuf, sizeof(idbuf)),
-        .username = cfg->common.mqtt_username,
-        .password = cfg->common.mqtt_password,
-        .ca_file = cfg->common.mqtt_ca_file,
-        .clean_start = true,
-    };
+    struct ay_mqtt_opts o;
+    ayctl_mqtt_opts(cfg, idbuf, sizeof(idbuf), &o);
     if (ay_mqtt_new(&o, want_receipt ? on_receipt : NULL, &w, &c, err) != AY_OK ||
         (want_receipt &&
          (ay_topic_receipt(receipt_topic, h->district_id, h->school_id, h->device_id) != AY_OK ||
@@ -387,18 +375,22 @@ int ayctl_pub(const struct ayctl_config *cfg, int argc, char **argv)
     return code;
 }
 
-int ayctl_validate(const struct ayctl_config *cfg, int argc, char **argv)
+/* Arguments and message of the offline commands (validate, encode). */
+static int load_offline(const struct ayctl_config *cfg, int argc, char **argv, ProtobufCMessage **m)
 {
     struct pub_args a;
     const struct ay_msgtype *t = NULL;
+    int code = parse_args(argc, argv, &a);
+    return code != AYCTL_EXIT_OK ? code : load_message(cfg, &a, &t, m);
+}
+
+int ayctl_validate(const struct ayctl_config *cfg, int argc, char **argv)
+{
     ProtobufCMessage *m = NULL;
     char err[AY_ERRLEN] = "";
     char *json = NULL;
 
-    int code = parse_args(argc, argv, &a);
-    if (code != AYCTL_EXIT_OK)
-        return code;
-    code = load_message(cfg, &a, &t, &m);
+    int code = load_offline(cfg, argc, argv, &m);
     if (code != AYCTL_EXIT_OK)
         return code;
     if (ay_codec_to_json(m, true, &json, err) == AY_OK) {
@@ -414,15 +406,10 @@ int ayctl_validate(const struct ayctl_config *cfg, int argc, char **argv)
 
 int ayctl_encode(const struct ayctl_config *cfg, int argc, char **argv)
 {
-    struct pub_args a;
-    const struct ay_msgtype *t = NULL;
     ProtobufCMessage *m = NULL;
     uint8_t *buf = NULL;
 
-    int code = parse_args(argc, argv, &a);
-    if (code != AYCTL_EXIT_OK)
-        return code;
-    code = load_message(cfg, &a, &t, &m);
+    int code = load_offline(cfg, argc, argv, &m);
     if (code != AYCTL_EXIT_OK)
         return code;
     size_t len = protobuf_c_message_get_packed_size(m);

@@ -168,8 +168,7 @@ static int run(const struct ayctl_config *cfg, struct ay_mqtt *c, struct sub_sta
                        cfg->timeout_ms);
             return AYCTL_EXIT_FAILURE;
         }
-        struct timespec ts = {0, 20 * 1000000L};
-        nanosleep(&ts, NULL);
+        ay_time_sleep_ms(20);
     }
     return AYCTL_EXIT_OK;
 }
@@ -210,14 +209,8 @@ int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     pthread_mutex_init(&s.lock, NULL);
-    struct ay_mqtt_opts o = {
-        .url = cfg->common.mqtt_url,
-        .client_id = ayctl_client_id(cfg, idbuf, sizeof(idbuf)),
-        .username = cfg->common.mqtt_username,
-        .password = cfg->common.mqtt_password,
-        .ca_file = cfg->common.mqtt_ca_file,
-        .clean_start = true,
-    };
+    struct ay_mqtt_opts o;
+    ayctl_mqtt_opts(cfg, idbuf, sizeof(idbuf), &o);
     if (ay_mqtt_new(&o, on_message, &s, &c, err) != AY_OK ||
         ay_mqtt_subscribe(c, filter, 1, err) != AY_OK ||
         ay_mqtt_connect(c, (int)cfg->timeout_ms, err) != AY_OK) {
