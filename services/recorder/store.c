@@ -96,7 +96,10 @@ static const struct stmt stmts[S_COUNT] = {
         "  m.device_id = r.device_id AND m.kind = r.kind "
         "FROM jsonb_to_recordset($1::jsonb) AS r(i int, message_id uuid, device_id text, "
         "  kind text) "
-        "JOIN messages m ON m.message_id = r.message_id"},
+        "JOIN messages m ON m.message_id = r.message_id "
+        /* Lets the planner use the index instead of scanning messages. */
+        "WHERE m.message_id = ANY (ARRAY(SELECT (e->>'message_id')::uuid "
+        "  FROM jsonb_array_elements($1::jsonb) AS e))"},
     [S_ALARMS] = {"rec_alarms",
         "INSERT INTO alarms (message_id, district_id, school_id, device_id, kind, source, "
         "  triggered_at, location, latitude, longitude, is_test, note) "
