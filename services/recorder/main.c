@@ -17,7 +17,6 @@
 #include "ay_log.h"
 #include "ay_migrate.h"
 #include "ay_mqtt.h"
-#include "ay_pg.h"
 #include "ay_time.h"
 #include "pipeline.h"
 #include "store.h"
@@ -32,6 +31,7 @@ struct recorder_config {
     long long receive_max;
     long long session_expiry_s;
     long long drain_timeout_ms;
+    long long workers;
 };
 
 #define CFG(f) offsetof(struct recorder_config, f)
@@ -53,6 +53,8 @@ static const struct ay_config_def defs[] = {
      CFG(session_expiry_s), "how long the broker keeps this instance's session while it is away"},
     {"drain_timeout_ms", "AY_DRAIN_TIMEOUT_MS", AY_CFG_INT, "10000", 0, 600000,
      CFG(drain_timeout_ms), "on stop, how long to keep trying to store what is queued"},
+    {"workers", "AY_WORKERS", AY_CFG_INT, "2", 1, 32, CFG(workers),
+     "threads storing batches concurrently, each with its own database connection"},
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -64,19 +66,7 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-/* Connects (database or broker) with backoff until it works or we stop. */
-static bool connect_db(struct ay_pg *db)
-{
-    char err[AY_ERRLEN] = "";
-    for (int backoff = 100; !stop_requested; backoff = backoff < 5000 ? backoff * 2 : 5000) {
-        if (ay_pg_connect(db, err) == AY_OK)
-            return true;
-        ay_log_warn("could not connect to the database, retrying", "err", err, NULL);
-        ay_time_sleep_ms(backoff);
-    }
-    return false;
-}
-
+/* Connects to the broker with backoff until it works or we stop. */
 static bool connect_mqtt(struct ay_mqtt *c, const char *what)
 {
     char err[AY_ERRLEN] = "";
@@ -93,7 +83,6 @@ static int run(const struct recorder_config *cfg)
 {
     char err[AY_ERRLEN] = "";
     char in_id[128], out_id[140], filter[128];
-    struct ay_pg *db = NULL;
     struct ay_mqtt *in = NULL, *out = NULL;
     struct recorder_pipeline *p = NULL;
     int code = 1;
@@ -124,21 +113,22 @@ static int run(const struct recorder_config *cfg)
                                         .queue_max_bytes = (size_t)cfg->queue_max_mb << 20,
                                         .service_id = in_id,
                                         .drain_timeout_ms = (int)cfg->drain_timeout_ms,
+                                        .database_url = cfg->common.database_url,
+                                        .workers = (size_t)cfg->workers,
                                         .stop = &stop_requested};
 
-    if (ay_pg_new(cfg->common.database_url, 30000, &db, err) != AY_OK ||
-        ay_mqtt_new(&out_o, NULL, NULL, &out, err) != AY_OK ||
-        recorder_pipeline_new(&po, db, out, &p) != AY_OK ||
+    if (ay_mqtt_new(&out_o, NULL, NULL, &out, err) != AY_OK ||
+        recorder_pipeline_new(&po, out, &p, err) != AY_OK ||
         ay_mqtt_new(&in_o, recorder_pipeline_offer, p, &in, err) != AY_OK ||
-        ay_mqtt_subscribe(in, filter, 1, err) != AY_OK ||
-        recorder_store_prepare(db, err) != AY_OK) {
+        ay_mqtt_subscribe(in, filter, 1, err) != AY_OK) {
         ay_log_fatal("cannot start", "err", err[0] ? err : "out of memory", NULL);
         code = 2;
         goto cleanup;
     }
-    if (!connect_db(db))
+    if (!recorder_pipeline_connect(p))
         goto stopped;
-    if (ay_migrate_version(db, &version, err) != AY_OK || version < ay_migrate_latest()) {
+    if (ay_migrate_version(recorder_pipeline_db(p), &version, err) != AY_OK ||
+        version < ay_migrate_latest()) {
         ay_log_fatal("database schema is not up to date: run `ayctl migrate`", "err", err, NULL);
         goto cleanup;
     }
@@ -164,7 +154,6 @@ cleanup:
     ay_mqtt_free(in);
     recorder_pipeline_free(p);
     ay_mqtt_free(out);
-    ay_pg_free(db);
     if (code == 0)
         ay_log_info("stopped", NULL);
     return code;

@@ -9,13 +9,19 @@
  * Faults: a lost database connection is retried with backoff (100 ms
  * doubling to 5 s) with the same batch; a batch the database refuses is
  * retried item by item, and an item it still refuses becomes a dead letter.
- * Threads: recorder_pipeline_offer runs on Paho's receive thread; everything
- * else on the thread that calls recorder_pipeline_run.
+ * Workers: `workers` threads, each with its own database connection, take
+ * batches from the one queue and store them concurrently (the unique
+ * message_id makes that safe; messages that depend on each other are sent
+ * in order by contract, each after the previous one's receipt).
+ * Threads: recorder_pipeline_offer runs on Paho's receive thread;
+ * recorder_pipeline_run runs worker 0 on the caller's thread and starts the
+ * others; the rest on the caller's thread.
  */
 #ifndef RECORDER_PIPELINE_H
 #define RECORDER_PIPELINE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ay_err.h"
@@ -29,21 +35,30 @@ struct recorder_pipeline_opts {
     size_t queue_max_items;
     size_t queue_max_bytes;
     const char *service_id;      /* header.deviceId of receipts */
+    const char *database_url;    /* each worker connects with it */
+    size_t workers;              /* storing threads, each with its own connection */
     int drain_timeout_ms;        /* how long to keep trying the database when stopping */
     volatile sig_atomic_t *stop; /* set by the signal handler */
 };
 
-/* On AY_OK *out is a new pipeline the caller frees. db and receipts are
- * borrowed and must outlive it. */
-enum ay_err recorder_pipeline_new(const struct recorder_pipeline_opts *o, struct ay_pg *db,
-                                  struct ay_mqtt *receipts, struct recorder_pipeline **out);
+/* On AY_OK *out is a new pipeline (not yet connected) the caller frees.
+ * receipts is borrowed and must outlive it. */
+enum ay_err recorder_pipeline_new(const struct recorder_pipeline_opts *o, struct ay_mqtt *receipts,
+                                  struct recorder_pipeline **out, char err[AY_ERRLEN]);
+
+/* Connects every worker's database connection, retrying with backoff until
+ * it works or *stop is set (then false). */
+bool recorder_pipeline_connect(struct recorder_pipeline *p);
+
+/* Worker 0's connection, for checks before the run (borrowed). */
+struct ay_pg *recorder_pipeline_db(struct recorder_pipeline *p);
 void recorder_pipeline_free(struct recorder_pipeline *p); /* NULL is a no-op */
 
 /* The MQTT message callback (Paho receive thread): copies the message into
  * the queue, waiting while it is full. arg is the pipeline. */
 void recorder_pipeline_offer(void *arg, const struct ay_mqtt_msg *m);
 
-/* Stores batches until *stop is set. */
+/* Stores batches until *stop is set, on `workers` threads. */
 void recorder_pipeline_run(struct recorder_pipeline *p);
 
 /* After intake has stopped: stores what is still queued, trying for at most
