@@ -141,6 +141,7 @@ stopped:
     ay_log_info("stopping", NULL);
     ay_mqtt_disconnect(in, 2000);
     size_t unstored = recorder_pipeline_drain(p, (int)cfg->drain_timeout_ms);
+    recorder_pipeline_flush_receipts(p);
     ay_mqtt_disconnect(out, 5000);
     if (unstored > 0) {
         char n[24];

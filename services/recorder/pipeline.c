@@ -19,6 +19,19 @@
 #define BACKOFF_MIN_MS    100
 #define BACKOFF_MAX_MS    5000
 #define STATS_INTERVAL_US (60LL * 1000000LL)
+/* Receipts waiting for the sender thread; past this they are dropped (the
+ * senders re-send and get DUPLICATE), never waited for. */
+#define RECEIPTS_MAX       100000
+#define RECEIPTS_MAX_BYTES (64u << 20)
+
+/* A packed receipt on its way from a worker to the sender thread. */
+struct outgoing {
+    char topic[AY_TOPIC_MAX];
+    uint8_t *buf;
+    size_t len;
+};
+
+static void *sender_loop(void *arg);
 
 /* One storing thread and what only it touches. */
 struct worker {
@@ -33,7 +46,11 @@ struct recorder_pipeline {
     struct recorder_pipeline_opts o;
     struct ay_mqtt *receipts;
     struct ay_queue *q;
-    struct worker *w; /* o.workers of them */
+    struct ay_queue *outq; /* packed receipts for the sender thread */
+    pthread_t sender;
+    bool sender_started;
+    volatile bool sender_stop; /* set once no worker adds receipts any more */
+    struct worker *w;          /* o.workers of them */
     pthread_mutex_t stats_lock;
     /* Guarded by stats_lock. */
     unsigned long long stored, duplicates, rejected, lost;
@@ -55,7 +72,9 @@ enum ay_err recorder_pipeline_new(const struct recorder_pipeline_opts *o, struct
     pthread_mutex_init(&p->stats_lock, NULL);
     p->next_stats_us = ay_time_now_us() + STATS_INTERVAL_US;
     p->w = calloc(p->o.workers, sizeof(*p->w));
-    if (p->w == NULL || (rc = ay_queue_new(o->queue_max_items, o->queue_max_bytes, &p->q)) != AY_OK)
+    if (p->w == NULL ||
+        (rc = ay_queue_new(o->queue_max_items, o->queue_max_bytes, &p->q)) != AY_OK ||
+        (rc = ay_queue_new(RECEIPTS_MAX, RECEIPTS_MAX_BYTES, &p->outq)) != AY_OK)
         goto fail;
     for (size_t i = 0; i < p->o.workers; i++) {
         struct worker *w = &p->w[i];
@@ -67,11 +86,27 @@ enum ay_err recorder_pipeline_new(const struct recorder_pipeline_opts *o, struct
         if (rc != AY_OK)
             goto fail;
     }
+    if (pthread_create(&p->sender, NULL, sender_loop, p) != 0) {
+        ay_errf(err, "cannot start the receipt sender thread");
+        rc = AY_ERR_NOMEM;
+        goto fail;
+    }
+    p->sender_started = true;
     *out = p;
     return AY_OK;
 fail:
     recorder_pipeline_free(p);
     return rc;
+}
+
+void recorder_pipeline_flush_receipts(struct recorder_pipeline *p)
+{
+    if (!p->sender_started)
+        return;
+    p->sender_stop = true;
+    ay_queue_close(p->outq);
+    pthread_join(p->sender, NULL);
+    p->sender_started = false;
 }
 
 bool recorder_pipeline_connect(struct recorder_pipeline *p)
@@ -103,6 +138,15 @@ void recorder_pipeline_free(struct recorder_pipeline *p)
 
     if (p == NULL)
         return;
+    recorder_pipeline_flush_receipts(p);
+    if (p->outq) {
+        while ((n = ay_queue_pop_batch(p->outq, left, 64, 0)) > 0)
+            for (size_t i = 0; i < n; i++) {
+                free(((struct outgoing *)left[i])->buf);
+                free(left[i]);
+            }
+        ay_queue_free(p->outq);
+    }
     if (p->q) {
         ay_queue_close(p->q);
         while ((n = ay_queue_pop_batch(p->q, left, 64, 0)) > 0)
@@ -176,21 +220,55 @@ static void receipt_done(void *arg, enum ay_err rc, const char *reason)
         ay_log_warn("could not publish receipt; the sender will re-send", "err", reason, NULL);
 }
 
+/*
+ * Workers never call Paho themselves. Paho's receive thread may be waiting
+ * in recorder_pipeline_offer for room in the queue while it holds Paho's
+ * own lock; a worker blocked in a Paho call on that lock would then never
+ * make the room: a deadlock (stack-notes.md, "Paho"). So workers hand
+ * packed receipts to this thread through a queue they never wait on.
+ */
+static void *sender_loop(void *arg)
+{
+    struct recorder_pipeline *p = arg;
+    void *batch[64];
+    size_t n;
+    char err[AY_ERRLEN];
+
+    while ((n = ay_queue_pop_batch(p->outq, batch, 64, 200)) > 0 || !p->sender_stop) {
+        for (size_t i = 0; i < n; i++) {
+            struct outgoing *o = batch[i];
+            err[0] = '\0';
+            if (ay_mqtt_publish(p->receipts, o->topic, o->buf, o->len, 1, false, receipt_done, NULL,
+                                err) != AY_OK)
+                ay_log_warn("could not publish receipt; the sender will re-send", "topic", o->topic,
+                            "err", err, NULL);
+            free(o->buf);
+            free(o);
+        }
+    }
+    return NULL;
+}
+
 static void send_receipt(struct recorder_pipeline *p, struct recorder_item *it)
 {
-    char err[AY_ERRLEN] = "";
-    char topic[AY_TOPIC_MAX];
-    uint8_t *buf = NULL;
-    size_t len = 0;
+    struct outgoing *o = calloc(1, sizeof(*o));
+    enum ay_err rc = AY_ERR_NOMEM;
 
-    enum ay_err rc =
-        recorder_receipt_pack(it, p->o.service_id, ay_time_now_us(), &buf, &len, topic);
+    if (o != NULL)
+        rc = recorder_receipt_pack(it, p->o.service_id, ay_time_now_us(), &o->buf, &o->len,
+                                   o->topic);
     if (rc == AY_OK)
-        rc = ay_mqtt_publish(p->receipts, topic, buf, len, 1, false, receipt_done, NULL, err);
-    if (rc != AY_OK && rc != AY_ERR_NOTFOUND)
-        ay_log_warn("could not publish receipt; the sender will re-send", "msg_id", it->msg_id,
-                    "topic", topic, "err", err[0] ? err : ay_strerror(rc), NULL);
-    free(buf);
+        rc = ay_queue_push(p->outq, o, o->len, 0);
+    if (rc == AY_OK)
+        return;
+    /* The message is stored; only the receipt is lost, and the re-send
+     * the sender makes without it is answered with DUPLICATE. */
+    if (rc != AY_ERR_NOTFOUND)
+        ay_log_warn("could not queue receipt; the sender will re-send", "msg_id", it->msg_id, "err",
+                    ay_strerror(rc), NULL);
+    if (o)
+        free(o->buf);
+    free(o);
 }
 
 /* Logs and counts the outcome of one item, then sends its receipt. */

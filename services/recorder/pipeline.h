@@ -13,6 +13,9 @@
  * batches from the one queue and store them concurrently (the unique
  * message_id makes that safe; messages that depend on each other are sent
  * in order by contract, each after the previous one's receipt).
+ * Receipts are published by a sender thread of their own: a worker that
+ * called Paho while Paho's receive thread waits for queue room (holding
+ * Paho's lock) would deadlock; workers hand receipts over without waiting.
  * Threads: recorder_pipeline_offer runs on Paho's receive thread;
  * recorder_pipeline_run runs worker 0 on the caller's thread and starts the
  * others; the rest on the caller's thread.
@@ -60,6 +63,10 @@ void recorder_pipeline_offer(void *arg, const struct ay_mqtt_msg *m);
 
 /* Stores batches until *stop is set, on `workers` threads. */
 void recorder_pipeline_run(struct recorder_pipeline *p);
+
+/* Publishes the receipts still waiting and stops the sender thread; call
+ * after recorder_pipeline_drain, before closing the receipts client. */
+void recorder_pipeline_flush_receipts(struct recorder_pipeline *p);
 
 /* After intake has stopped: stores what is still queued, trying for at most
  * timeout_ms while the database is away. Returns how many could not be

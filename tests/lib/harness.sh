@@ -85,16 +85,19 @@ ay_spawn() {
   AY_T_PIDFILES+=("$AY_T/$name.pid")
 }
 
-# ay_stop NAME [SIGNAL]: stops a process started with ay_spawn and waits.
+# ay_stop NAME [SIGNAL]: stops a process started with ay_spawn, waits, and
+# returns its exit status (SIGKILL after 30 s).
 ay_stop() {
-  local name=$1 sig=${2:-TERM} pid
+  local name=$1 sig=${2:-TERM} pid rc
   pid=$(cat "$AY_T/$name.pid" 2>/dev/null) || return 0
   kill -"$sig" "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + 30))
   while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null
+  rc=$?
   rm -f "$AY_T/$name.pid"
+  return $rc
 }
 
 ay_test_start_pg() {
