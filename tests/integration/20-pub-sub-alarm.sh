@@ -3,10 +3,7 @@
 # see it at once on `ayctl sub alarm` as JSON, straight from the broker
 # (no service in between); the header was filled in by ayctl.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
-ay_test_init
-ay_test_start_pg
-ay_test_start_broker
-ay_test_school
+ay_test_stack
 
 ay_sub_start police police alarm --count 1
 out=$(ay_ctl device pub alarm --no-receipt --json "$AY_SOURCE_DIR/tests/data/e2e/alarm.json") ||

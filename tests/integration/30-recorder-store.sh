@@ -3,10 +3,7 @@
 # tables, creates and meets deadlines in the same transaction, and answers
 # with a receipt that ayctl prints.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
-ay_test_init
-ay_test_start_pg
-ay_test_start_broker
-ay_test_school
+ay_test_stack
 ay_test_start_recorder
 
 data=$AY_SOURCE_DIR/tests/data/e2e

@@ -3,10 +3,7 @@
 # with the raw bytes and the reason, and the sender gets a REJECTED receipt
 # naming the field. Good messages after it are still stored.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
-ay_test_init
-ay_test_start_pg
-ay_test_start_broker
-ay_test_school
+ay_test_stack
 ay_test_start_recorder
 AY_T_ALLOW_ERRORS='msg="rejected message"'
 data=$AY_SOURCE_DIR/tests/data/e2e

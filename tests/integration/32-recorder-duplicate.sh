@@ -2,11 +2,7 @@
 # A message re-sent with the same id is stored once; the re-send gets a
 # DUPLICATE receipt with the original reference and storage time.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
-ay_test_init
-AY_T_ALLOW_ERRORS='msg="rejected message"'
-ay_test_start_pg
-ay_test_start_broker
-ay_test_school
+ay_test_stack
 ay_test_start_recorder
 data=$AY_SOURCE_DIR/tests/data/e2e
 

@@ -2,10 +2,7 @@
 # PostgreSQL restarted while messages keep coming: nothing is lost, the
 # recorder reconnects, everything published meanwhile is stored once.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
-ay_test_init
-ay_test_start_pg
-ay_test_start_broker
-ay_test_school
+ay_test_stack
 for n in 1 2 3; do ay_test_device $n; done
 ay_test_start_recorder
 

@@ -2,10 +2,7 @@
 # Broker restarted: the recorder's persistent session resumes by itself and
 # messages published afterwards are stored.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
-ay_test_init
-ay_test_start_pg
-ay_test_start_broker
-ay_test_school
+ay_test_stack
 ay_test_start_recorder
 data=$AY_SOURCE_DIR/tests/data/e2e
 

@@ -2,10 +2,7 @@
 # The recorder killed with SIGKILL mid-stream and restarted: with publishers
 # re-sending what has no receipt, every message is stored exactly once.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
-ay_test_init
-ay_test_start_pg
-ay_test_start_broker
-ay_test_school
+ay_test_stack
 for n in 1 2 3 4; do ay_test_device $n; done
 ay_test_start_recorder recorder
 AY_T_ALLOW_ERRORS='' # a killed process writes no error; the restarted one must not either

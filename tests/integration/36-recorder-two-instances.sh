@@ -2,10 +2,7 @@
 # Two recorder instances share the load (MQTT v5 shared subscription): no
 # duplicates, no loss, and both do work.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
-ay_test_init
-ay_test_start_pg
-ay_test_start_broker
-ay_test_school
+ay_test_stack
 for n in 1 2 3 4; do ay_test_device $n; done
 ay_test_start_recorder rec1 1
 ay_test_start_recorder rec2 2

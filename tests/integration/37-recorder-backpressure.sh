@@ -4,10 +4,7 @@
 # session), and once the database is back every message is stored once.
 # Then SIGTERM stops it cleanly (exit 0, "stopped").
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
-ay_test_init
-ay_test_start_pg
-ay_test_start_broker
-ay_test_school
+ay_test_stack
 # A tiny queue and one worker, so that 20 messages overflow it.
 echo "queue_max_items = 3" >>"$AY_T/etc/recorder.conf"
 echo "batch_max = 2" >>"$AY_T/etc/recorder.conf"

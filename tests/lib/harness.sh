@@ -289,3 +289,12 @@ ay_pub_loop() {
   done
 }
 ay__sql_ge() { local v; v=$(ay_psql "$2" 2>/dev/null) && [ "${v:-0}" -ge "$1" ]; }
+
+# ay_test_stack: the usual start of a test: its directory, PostgreSQL, the
+# broker and school sch-0102 with its accounts (ay_test_school).
+ay_test_stack() {
+  ay_test_init
+  ay_test_start_pg
+  ay_test_start_broker
+  ay_test_school
+}
