@@ -174,7 +174,8 @@ ay_test_start_broker() {
   "$AY_SOURCE_DIR/deploy/broker-ctl" --dir "$AY_T/broker" district d01 >/dev/null ||
     ay_fail "could not create the roles of district d01"
   AY_MQTT_URL="tcp://127.0.0.1:$AY_MQTT_PORT"
-  export AY_MQTT_PORT AY_MQTTS_PORT AY_WS_PORT AY_MQTT_URL
+  # Not exported: the environment would override the config files (AY_MQTT_URL).
+  export AY_MQTT_PORT AY_MQTTS_PORT AY_WS_PORT
 }
 
 # ay_test_account KIND ARGS... PASSWORD: creates a broker account through
