@@ -36,6 +36,7 @@ AY_T=""          # the test's private directory
 AY_T_OK=0        # set by ay_test_pass
 AY_T_PIDFILES=() # processes to stop at exit
 AY_T_ALLOW_ERRORS="" # extended regex of log lines that are expected errors
+AY_T_CLEANUP=()      # commands run first at exit (e.g. deploy/down of a test's deployment)
 
 ay_test_init() {
   mkdir -p "$AY_BUILD_DIR/tmp"
@@ -130,8 +131,11 @@ ay_bad_log_lines() {
 }
 
 ay_test_exit() {
-  local rc=$? f bad=""
+  local rc=$? f bad="" c
   trap - EXIT
+  for c in "${AY_T_CLEANUP[@]}"; do
+    eval "$c" >/dev/null 2>&1 || true
+  done
   for f in "${AY_T_PIDFILES[@]}"; do
     [ -f "$f" ] && ay_stop "$(basename "$f" .pid)"
   done
