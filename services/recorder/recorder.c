@@ -318,7 +318,7 @@ enum ay_err recorder_receipt_pack(const struct recorder_item *it, const char *se
     r.deadlines = calloc(RECORDER_DEADLINES_MAX, sizeof(*r.deadlines));
     if (r.deadlines == NULL)
         goto cleanup;
-    for (int i = 0; it->outcome == RECORDER_STORED && i < it->ndeadlines; i++) {
+    for (int i = 0; it->outcome != RECORDER_REJECTED && i < it->ndeadlines; i++) {
         const struct recorder_deadline *d = &it->deadlines[i];
         if (d->action != RECORDER_DL_START && d->action != RECORDER_DL_MOVE &&
             !(d->action == RECORDER_DL_REOPEN && d->due_us > 0))

@@ -64,6 +64,7 @@ enum {
     S_DEADLINES_NEW,
     S_DEADLINES_CHANGE,
     S_DEAD_LETTERS,
+    S_RUNNING,
     S_COUNT
 };
 
@@ -217,6 +218,11 @@ static const struct stmt stmts[S_COUNT] = {
         "WHERE d.kind = r.kind AND d.subject_id = r.subject_id AND "
         "  ((r.action IN ('meet', 'move') AND d.status = 'pending') OR "
         "   (r.action = 'reopen' AND d.status <> 'pending'))"},
+    /* The deadlines a stored message started that still run (for re-sends). */
+    [S_RUNNING] = {"rec_running",
+        "SELECT created_by::text, kind, subject_kind, subject_id::text, "
+        "  (extract(epoch FROM due_at) * 1000000)::bigint "
+        "FROM deadlines WHERE status = 'pending' AND created_by" IDS_UUID},
     [S_DEAD_LETTERS] = {"rec_dead_letters",
         "INSERT INTO dead_letters (received_at, topic, district_id, school_id, device_id, "
         "  message_id, reason, payload) "
@@ -571,9 +577,10 @@ static enum ay_err resolve_existing(struct ay_pg *db, struct recorder_item **ite
         struct recorder_item *it = items[i];
         it->record_id = strtoll(ay_pg_value(res, r, 1), NULL, 10);
         it->stored_us = strtoll(ay_pg_value(res, r, 2), NULL, 10);
-        if (strcmp(ay_pg_value(res, r, 3), "t") == 0)
+        if (strcmp(ay_pg_value(res, r, 3), "t") == 0) {
             it->outcome = RECORDER_DUPLICATE;
-        else
+            it->ndeadlines = 0; /* the first storage's deadlines count */
+        } else
             recorder_reject(it,
                             "%s.header.messageId: %s is already used by another message (%s-%lld); "
                             "send this one with a new id",
@@ -713,6 +720,52 @@ static enum ay_err insert_dead_letters(struct ay_pg *db, struct recorder_item **
     return run_json(db, S_DEAD_LETTERS, rows, NULL, err);
 }
 
+static int enum_value(const ProtobufCEnumDescriptor *d, const char *name)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(d, name);
+    return v ? v->value : 0;
+}
+
+/* A re-send's receipt repeats the deadlines its first storage started and
+ * that still run, in case the first receipt was lost. */
+static enum ay_err running_deadlines(struct ay_pg *db, struct recorder_item **items, size_t n,
+                                     char err[AY_ERRLEN])
+{
+    struct ay_pg_result *res = NULL;
+    cJSON *ids = cJSON_CreateArray();
+    size_t count = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (items[i]->outcome == RECORDER_DUPLICATE) {
+            cJSON_AddItemToArray(ids, cJSON_CreateString(items[i]->msg_id));
+            count++;
+        }
+    if (count == 0) {
+        cJSON_Delete(ids);
+        return AY_OK;
+    }
+    enum ay_err rc = run_json(db, S_RUNNING, ids, &res, err);
+    if (rc != AY_OK)
+        return rc;
+    for (int r = 0; r < ay_pg_nrows(res); r++) {
+        for (size_t i = 0; i < n; i++) {
+            struct recorder_item *it = items[i];
+            if (it->outcome != RECORDER_DUPLICATE || it->ndeadlines >= RECORDER_DEADLINES_MAX ||
+                strcasecmp(it->msg_id, ay_pg_value(res, r, 0)) != 0)
+                continue;
+            struct recorder_deadline *d = &it->deadlines[it->ndeadlines++];
+            d->action = RECORDER_DL_START;
+            d->kind = enum_value(&anyuan__v1__deadline_kind__descriptor, ay_pg_value(res, r, 1));
+            d->subject_kind =
+                enum_value(&anyuan__v1__subject_kind__descriptor, ay_pg_value(res, r, 2));
+            snprintf(d->subject_id, sizeof(d->subject_id), "%s", ay_pg_value(res, r, 3));
+            d->due_us = strtoll(ay_pg_value(res, r, 4), NULL, 10);
+        }
+    }
+    ay_pg_result_free(res);
+    return AY_OK;
+}
+
 /* ---- the transaction -------------------------------------------------------- */
 
 static enum ay_err store_in_tx(struct ay_pg *db, struct recorder_item **items, size_t n,
@@ -746,6 +799,8 @@ static enum ay_err store_in_tx(struct ay_pg *db, struct recorder_item **items, s
         rc = apply_deadlines(db, items, n, err);
     if (rc == AY_OK)
         rc = insert_dead_letters(db, items, n, err);
+    if (rc == AY_OK)
+        rc = running_deadlines(db, items, n, err);
     return rc;
 }
 
