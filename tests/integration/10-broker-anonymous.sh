@@ -5,20 +5,13 @@
 # MQTT wildcards are refused; setup is idempotent and re-running it with new
 # ports moves the broker without losing accounts.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
+source "$AY_SOURCE_DIR/tests/lib/broker-clients.sh"
 ay_test_init
 ay_test_start_broker
 BDIR=$AY_T/broker
 CTL="$AY_SOURCE_DIR/deploy/broker-ctl"
 H=127.0.0.1
 
-# ---- helpers (same in every broker test)
-# mqtt_pub USER PASSWORD TOPIC PAYLOAD [ARGS...]: one QoS 1 publish on the
-# plain port as USER with client id USER.
-mqtt_pub() {
-  local u=$1 pw=$2 t=$3 m=$4
-  shift 4
-  mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u "$u" -P "$pw" -i "$u" -q 1 -t "$t" -m "$m" "$@"
-}
 # mode_of FILE: octal permission bits.
 mode_of() { stat -c %a "$1"; }
 

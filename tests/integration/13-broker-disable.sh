@@ -6,6 +6,7 @@
 # only the new password works; a deleted account is gone for good (and its
 # device role with it); the state survives a broker restart.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
+source "$AY_SOURCE_DIR/tests/lib/broker-clients.sh"
 ay_test_init
 ay_test_start_broker
 H=127.0.0.1
@@ -16,17 +17,6 @@ ay_test_account police d01 p1 pw-p1
 ay_test_account device d01 s1 dev-a1 pw-a1
 ay_test_account service svc-m pw-m
 
-mqtt_pub() { # USER PASSWORD TOPIC PAYLOAD: QoS 1, client id = USER
-  mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u "$1" -P "$2" -i "$1" -q 1 -t "$3" -m "$4"
-}
-sub_start() { # NAME USER PASSWORD FILTER
-  ay_spawn "$1" mosquitto_sub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u "$2" -P "$3" -i "$2" -q 1 -v -t "$4" -W 200
-}
-sub_ready() { # NAME TOPIC: probes (as svc-m) until subscriber NAME has one
-  local name=$1 topic=$2 probe="probe-$1-$RANDOM"
-  _probe() { mqtt_pub svc-m pw-m "$topic" "$probe" >/dev/null 2>&1 && grep -qF "$probe" "$AY_T/log/$name.log"; }
-  ay_wait_until 15 "subscriber $name ready" _probe || ay_fail "subscriber $name never got a probe"
-}
 pid_of() { cat "$AY_T/$1.pid"; }
 exited() { ! kill -0 "$1" 2>/dev/null; }
 # connect_rc USER PASSWORD: exit code of one publish as USER (0 = accepted,

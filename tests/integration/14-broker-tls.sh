@@ -4,6 +4,7 @@
 # speaks plain MQTT to the TLS port, is refused; TLS 1.2 and 1.3 are offered;
 # anonymous clients are refused over TLS too.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
+source "$AY_SOURCE_DIR/tests/lib/broker-clients.sh"
 ay_test_init
 ay_test_start_broker
 H=127.0.0.1
@@ -13,9 +14,6 @@ ay_test_account device d01 s1 dev-a1 pw-a1
 ay_test_account service svc-w pw-w
 ay_test_account service svc-m pw-m
 
-mqtt_pub() { # USER PASSWORD TOPIC PAYLOAD: QoS 1, client id = USER, plain port
-  mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u "$1" -P "$2" -i "$1" -q 1 -t "$3" -m "$4"
-}
 tls_pub() { # HOST USER PASSWORD TOPIC PAYLOAD [TLS OPTIONS...]: over TLS
   local host=$1 u=$2 pw=$3 t=$4 m=$5
   shift 5

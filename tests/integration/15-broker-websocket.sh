@@ -5,6 +5,7 @@
 # account connects and publishes its ack, a wrong password and an anonymous
 # client get CONNACK "not authorized".
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
+source "$AY_SOURCE_DIR/tests/lib/broker-clients.sh"
 ay_test_init
 ay_test_start_broker
 H=127.0.0.1
@@ -13,9 +14,6 @@ ay_test_account police d01 p1 pw-p1
 ay_test_account service svc-w pw-w
 ay_test_account service svc-m pw-m
 
-mqtt_pub() { # USER PASSWORD TOPIC PAYLOAD: QoS 1, client id = USER, plain port
-  mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u "$1" -P "$2" -i "$1" -q 1 -t "$3" -m "$4"
-}
 ay_spawn watch mosquitto_sub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u svc-w -P pw-w -i svc-w -q 1 -v -t 'ay/v1/#' -W 200
 probe_once() { mqtt_pub svc-m pw-m ay/v1/d01/receipt/s9/marker probe-1 >/dev/null 2>&1 && grep -qF probe-1 "$AY_T/log/watch.log"; }
 ay_wait_until 15 "watcher ready" probe_once || ay_fail "watcher never got a probe"
