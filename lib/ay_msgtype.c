@@ -16,17 +16,19 @@
 #include "anyuan/v1/outbound.pb-c.h"
 
 static const struct ay_msgtype msgtypes[] = {
-    {"alarm", "alarm", AY_DIR_INBOUND, &anyuan__v1__alarm__descriptor},
-    {"alarm-cancel", "alarm-cancel", AY_DIR_INBOUND, &anyuan__v1__alarm_cancel__descriptor},
-    {"notice", "notice", AY_DIR_INBOUND, &anyuan__v1__incident_notice__descriptor},
-    {"report", "report", AY_DIR_INBOUND, &anyuan__v1__incident_report__descriptor},
-    {"hazard", "hazard", AY_DIR_INBOUND, &anyuan__v1__hazard_report__descriptor},
-    {"hazard-update", "hazard-update", AY_DIR_INBOUND, &anyuan__v1__hazard_update__descriptor},
-    {"monthly", "monthly", AY_DIR_INBOUND, &anyuan__v1__monthly_report__descriptor},
-    {"status", "status", AY_DIR_INBOUND, &anyuan__v1__device_status__descriptor},
-    {"receipt", NULL, AY_DIR_OUTBOUND, &anyuan__v1__receipt__descriptor},
-    {"escalation", NULL, AY_DIR_OUTBOUND, &anyuan__v1__escalation__descriptor},
-    {"ack", NULL, AY_DIR_ACK, &anyuan__v1__ack__descriptor},
+    /* Sent by devices without a person: accepted whatever the device's clock says. */
+    {"alarm", "alarm", AY_DIR_INBOUND, &anyuan__v1__alarm__descriptor, true},
+    {"alarm-cancel", "alarm-cancel", AY_DIR_INBOUND, &anyuan__v1__alarm_cancel__descriptor, true},
+    {"notice", "notice", AY_DIR_INBOUND, &anyuan__v1__incident_notice__descriptor, false},
+    {"report", "report", AY_DIR_INBOUND, &anyuan__v1__incident_report__descriptor, false},
+    {"hazard", "hazard", AY_DIR_INBOUND, &anyuan__v1__hazard_report__descriptor, false},
+    {"hazard-update", "hazard-update", AY_DIR_INBOUND, &anyuan__v1__hazard_update__descriptor,
+     false},
+    {"monthly", "monthly", AY_DIR_INBOUND, &anyuan__v1__monthly_report__descriptor, false},
+    {"status", "status", AY_DIR_INBOUND, &anyuan__v1__device_status__descriptor, true},
+    {"receipt", NULL, AY_DIR_OUTBOUND, &anyuan__v1__receipt__descriptor, false},
+    {"escalation", NULL, AY_DIR_OUTBOUND, &anyuan__v1__escalation__descriptor, false},
+    {"ack", NULL, AY_DIR_ACK, &anyuan__v1__ack__descriptor, false},
 };
 
 #define MSGTYPE_COUNT (sizeof(msgtypes) / sizeof(msgtypes[0]))

@@ -12,6 +12,7 @@
 #ifndef AY_MSGTYPE_H
 #define AY_MSGTYPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -31,6 +32,10 @@ struct ay_msgtype {
     const char *topic_kind;
     enum ay_direction direction;
     const ProtobufCMessageDescriptor *desc;
+    /* A device's clock may be wrong: an alarm, its cancel or a heartbeat is
+     * accepted whatever its times say (ay_schema AY_SCHEMA_ANY_CLOCK), and
+     * the problem is reported instead of the message being refused. */
+    bool any_clock;
 };
 
 /* The entry named name; NULL if unknown (or name is NULL). Borrowed static data. */

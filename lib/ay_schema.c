@@ -258,6 +258,7 @@ struct check {
     struct ay__codec_path path;
     char *err;
     int64_t now_us;
+    unsigned flags;
 };
 
 static enum ay_err invalid(struct check *c, const char *fmt, ...)
@@ -442,6 +443,8 @@ static enum ay_err check_time(struct check *c, const ProtobufCMessage *ts, bool 
         return invalid(c, "nanos must be 0..999999999, got %" PRId64, nanos);
     if (ay_time_format_rfc3339(secs, (int32_t)nanos, text, sizeof(text)) == 0)
         return invalid(c, "time out of range (seconds %" PRId64 ")", secs);
+    if (!deadline && (c->flags & AY_SCHEMA_ANY_CLOCK))
+        return AY_OK;
     if (secs < EARLIEST_S)
         return invalid(c, "%s is before 2000-01-01", text);
     if (deadline && secs >= LATEST_DEADLINE_S)
@@ -580,7 +583,13 @@ static enum ay_err check_message(struct check *c, const ProtobufCMessage *m)
 
 enum ay_err ay_schema_validate(const ProtobufCMessage *m, int64_t now_us, char err[AY_ERRLEN])
 {
-    struct check c = {.err = err, .now_us = now_us};
+    return ay_schema_validate_flags(m, now_us, 0, err);
+}
+
+enum ay_err ay_schema_validate_flags(const ProtobufCMessage *m, int64_t now_us, unsigned flags,
+                                     char err[AY_ERRLEN])
+{
+    struct check c = {.err = err, .now_us = now_us, .flags = flags};
     const struct ay_msgtype *t = m != NULL ? ay_msgtype_by_desc(m->descriptor) : NULL;
 
     if (t == NULL) {

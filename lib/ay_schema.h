@@ -41,6 +41,16 @@
  */
 enum ay_err ay_schema_validate(const ProtobufCMessage *m, int64_t now_us, char err[AY_ERRLEN]);
 
+/*
+ * Flags of ay_schema_validate_flags.
+ * AY_SCHEMA_ANY_CLOCK: event times may lie anywhere (a device whose clock is
+ * wrong: before 2000, or more than 24 h ahead of now_us); everything else is
+ * checked as usual. For alarms, which must never be refused for a clock.
+ */
+#define AY_SCHEMA_ANY_CLOCK 1u
+enum ay_err ay_schema_validate_flags(const ProtobufCMessage *m, int64_t now_us, unsigned flags,
+                                     char err[AY_ERRLEN]);
+
 /* Id syntax used for district, school and device ids: 1..32 chars of [a-z0-9-],
  * not starting with '-'. */
 bool ay_schema_id_is_valid(const char *id);

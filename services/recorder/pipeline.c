@@ -281,6 +281,9 @@ static void finish_item(struct recorder_pipeline *p, struct recorder_item *it)
     pthread_mutex_unlock(&p->stats_lock);
     switch (it->outcome) {
     case RECORDER_STORED:
+        if (it->warning[0])
+            ay_log_warn("stored despite a device clock problem", "msg_id", it->msg_id, "device",
+                        it->where.device, "err", it->warning, NULL);
         ay_log_debug("stored", "msg_id", it->msg_id, "type", it->type->name, "school",
                      it->where.school, "device", it->where.device, NULL);
         break;

@@ -129,8 +129,14 @@ static void decode(struct recorder_item *it, int64_t now_us)
     if (h && ay_schema_uuid_is_valid(h->message_id))
         it->msg_id = h->message_id;
     if (ay_schema_validate(it->msg, now_us, err) != AY_OK) {
-        recorder_reject(it, "%s", err);
-        return;
+        char lenient[AY_ERRLEN] = "";
+        /* An alarm is never refused because the button's clock is wrong. */
+        if (!it->type->any_clock ||
+            ay_schema_validate_flags(it->msg, now_us, AY_SCHEMA_ANY_CLOCK, lenient) != AY_OK) {
+            recorder_reject(it, "%s", err);
+            return;
+        }
+        snprintf(it->warning, sizeof(it->warning), "%s", err);
     }
     if (!header_matches_topic(it, h))
         return;
@@ -284,6 +290,7 @@ enum ay_err recorder_receipt_pack(const struct recorder_item *it, const char *se
     Anyuan__V1__Header h = ANYUAN__V1__HEADER__INIT;
     char id[AY_UUID_STRLEN];
     char reference[64] = "";
+    char warning[AY_ERRLEN + 48];
     enum ay_err rc = AY_ERR_NOMEM;
     uint8_t *out = NULL;
 
@@ -306,6 +313,11 @@ enum ay_err recorder_receipt_pack(const struct recorder_item *it, const char *se
         r.stored_at = new_ts(it->stored_us);
         snprintf(reference, sizeof(reference), "%s-%lld", it->where.district, it->record_id);
         r.reference = reference;
+        if (it->warning[0]) {
+            snprintf(warning, sizeof(warning), "stored, but check the device clock: %s",
+                     it->warning);
+            r.reason = warning;
+        }
     } else {
         r.status = ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED;
         r.reason = (char *)it->reason;

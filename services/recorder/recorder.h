@@ -69,6 +69,9 @@ struct recorder_item {
     enum recorder_outcome decoded; /* what recorder_decode found (kept across retries) */
     enum recorder_outcome outcome;
     char reason[AY_ERRLEN];
+    /* Accepted despite this (a device clock problem, see ay_msgtype any_clock);
+     * "" if none. Stored with the message and told in the receipt. */
+    char warning[AY_ERRLEN];
     long long record_id; /* messages.id when stored or duplicate */
     int64_t stored_us;
     struct recorder_deadline deadlines[RECORDER_DEADLINES_MAX];

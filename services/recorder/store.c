@@ -83,12 +83,12 @@ static const struct stmt stmts[S_COUNT] = {
         "SELECT id::text, school_id FROM hazards WHERE id" IDS_UUID},
     [S_MESSAGES] = {"rec_messages",
         "INSERT INTO messages (message_id, kind, topic, district_id, school_id, device_id, "
-        "  sent_at, received_at, payload, body) "
+        "  sent_at, received_at, payload, body, warning) "
         "SELECT r.message_id, r.kind, r.topic, r.district_id, r.school_id, r.device_id, "
-        "  r.sent_at, r.received_at, decode(r.payload, 'hex'), r.body "
+        "  r.sent_at, r.received_at, decode(r.payload, 'hex'), r.body, r.warning "
         "FROM jsonb_to_recordset($1::jsonb) AS r(message_id uuid, kind text, topic text, "
         "  district_id text, school_id text, device_id text, sent_at timestamptz, "
-        "  received_at timestamptz, payload text, body jsonb) "
+        "  received_at timestamptz, payload text, body jsonb, warning text) "
         "ON CONFLICT (message_id) DO NOTHING "
         "RETURNING message_id::text, id, (extract(epoch FROM stored_at) * 1000000)::bigint"},
     /* Per asked row: is the id stored, by the same device as the same type? */
@@ -486,6 +486,10 @@ static cJSON *message_row(const struct recorder_item *it, char err[AY_ERRLEN])
     add_time(row, "received_at", it->received_us);
     cJSON_AddStringToObject(row, "payload", hex);
     cJSON_AddItemToObject(row, "body", body);
+    if (it->warning[0]) {
+        char buf[AY_ERRLEN];
+        cJSON_AddStringToObject(row, "warning", safe_text(it->warning, buf, sizeof(buf)));
+    }
     free(hex);
     return row;
 }

@@ -63,7 +63,19 @@ pub status "$data/status.json" >/dev/null
 ay_expect_eq "device status" "DEVICE_STATE_HEARTBEAT|87" \
   "$(ay_psql "SELECT state, battery_percent FROM device_status WHERE device_id = 'btn-0102-01'")"
 
-ay_expect_eq "raw log holds every message once" 8 "$(ay_psql "SELECT count(*) FROM messages")"
+# A button whose clock is wrong is not refused: stored, and told so.
+jq '. + {header: {sentAt: "1999-06-01T00:00:00Z"}, triggeredAt: "1999-06-01T00:00:00Z"}' \
+  "$data/alarm.json" >"$AY_T/old-clock.json"
+r=$(ay_ctl device pub alarm --json "$AY_T/old-clock.json" 2>"$AY_T/clock.err") ||
+  ay_fail "alarm with a wrong clock: $(cat "$AY_T/clock.err")"
+ay_expect_eq "stored despite the clock" RECEIPT_STATUS_STORED "$(jq -r .status <<<"$r")"
+grep -q 'check the device clock: alarm.header.sentAt' <<<"$(jq -r .reason <<<"$r")" ||
+  ay_fail "receipt does not tell the clock problem: $r"
+grep -q '^ayctl: warning: ' "$AY_T/clock.err" || ay_fail "ayctl did not warn: $(cat "$AY_T/clock.err")"
+ay_expect_eq "the warning is kept with the message" 1 \
+  "$(ay_psql "SELECT count(*) FROM messages WHERE warning LIKE '%is before 2000%'")"
+
+ay_expect_eq "raw log holds every message once" 9 "$(ay_psql "SELECT count(*) FROM messages")"
 ay_expect_eq "raw log keeps the decoded body" "ALARM_KIND_INTRUSION" \
   "$(ay_psql "SELECT body->>'kind' FROM messages WHERE message_id = '$alarm'")"
 ay_expect_eq "no dead letters" 0 "$(ay_psql "SELECT count(*) FROM dead_letters")"

@@ -190,6 +190,40 @@ static void test_recorder_no_receipt_without_a_device_topic(void **state)
     recorder_item_free(it);
 }
 
+static void test_recorder_alarm_with_a_wrong_clock_is_accepted_with_a_warning(void **state)
+{
+    (void)state;
+    struct recorder_item *it =
+        item_of("alarm", TOPIC "alarm",
+                "{\"header\":{\"messageId\":\"7d9e2f1a-3b4c-4d5e-8f60-718293a4b5c6\",\"deviceId\":"
+                "\"btn-1\",\"schoolId\":\"sch-0102\",\"districtId\":\"d01\",\"sentAt\":"
+                "\"1999-12-31T00:00:00Z\",\"schemaVersion\":1},\"kind\":\"ALARM_KIND_PANIC\","
+                "\"source\":\"ALARM_SOURCE_SCHOOL\",\"triggeredAt\":\"1999-12-31T00:00:00Z\","
+                "\"location\":\"gate\"}");
+    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    assert_int_equal(it->outcome, RECORDER_PENDING);
+    assert_non_null(
+        strstr(it->warning, "alarm.header.sentAt: 1999-12-31T00:00:00Z is before 2000"));
+    recorder_item_free(it);
+}
+
+static void test_recorder_report_with_a_wrong_clock_is_rejected(void **state)
+{
+    (void)state;
+    struct recorder_item *it =
+        item_of("notice", TOPIC "notice",
+                "{\"header\":{\"messageId\":\"7d9e2f1a-3b4c-4d5e-8f60-718293a4b5c6\",\"deviceId\":"
+                "\"btn-1\",\"schoolId\":\"sch-0102\",\"districtId\":\"d01\",\"sentAt\":"
+                "\"2030-01-01T00:00:00Z\",\"schemaVersion\":1},\"category\":"
+                "\"INCIDENT_CATEGORY_DROWNING\",\"severity\":\"SEVERITY_II\",\"occurredAt\":"
+                "\"2026-11-01T01:00:00Z\",\"place\":\"river\",\"summary\":\"s\",\"reporter\":"
+                "{\"name\":\"n\",\"phone\":\"110\"}}");
+    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    assert_int_equal(it->outcome, RECORDER_REJECTED);
+    assert_non_null(strstr(it->reason, "more than 24 h in the future"));
+    recorder_item_free(it);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +236,8 @@ int main(void)
         cmocka_unit_test(test_recorder_receipt_lists_running_deadlines),
         cmocka_unit_test(test_recorder_rejected_receipt_carries_the_reason),
         cmocka_unit_test(test_recorder_no_receipt_without_a_device_topic),
+        cmocka_unit_test(test_recorder_alarm_with_a_wrong_clock_is_accepted_with_a_warning),
+        cmocka_unit_test(test_recorder_report_with_a_wrong_clock_is_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

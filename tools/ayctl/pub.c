@@ -172,6 +172,7 @@ static int load_message(const struct ayctl_config *cfg, const struct pub_args *a
                         const struct ay_msgtype **type, ProtobufCMessage **out)
 {
     char err[AY_ERRLEN] = "";
+    char err2[AY_ERRLEN] = "";
     char *json = NULL;
     size_t len = 0;
     ProtobufCMessage *m = NULL;
@@ -188,8 +189,13 @@ static int load_message(const struct ayctl_config *cfg, const struct pub_args *a
     int64_t now = ay_time_now_us();
     if (rc == AY_OK)
         rc = fill_header(cfg, m, now);
-    if (rc == AY_OK)
-        rc = ay_schema_validate(m, now, err);
+    if (rc == AY_OK && (rc = ay_schema_validate(m, now, err)) != AY_OK && (*type)->any_clock &&
+        ay_schema_validate_flags(m, now, AY_SCHEMA_ANY_CLOCK, err2) == AY_OK) {
+        /* As the backbone does: an alarm goes out whatever the clock says. */
+        ayctl_fail("warning: %s (sent anyway: a %s is never held back for a clock)", err,
+                   (*type)->name);
+        rc = AY_OK;
+    }
     free(json);
     if (rc != AY_OK) {
         ayctl_fail("invalid %s: %s", a->type, err[0] ? err : ay_strerror(rc));
