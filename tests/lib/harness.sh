@@ -29,6 +29,7 @@ source "$AY_SOURCE_DIR/deploy/lib/pg.sh"
 AYCTL="$AY_BUILD_DIR/tools/ayctl/ayctl"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:halt_on_error=1:detect_leaks=1:log_exitcode=66}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$AY_SOURCE_DIR/tests/lsan.supp:print_suppressions=0}"
 # Cache of an initdb result shared by the tests of one build tree.
 export AY_PG_TEMPLATE="${AY_PG_TEMPLATE:-$AY_BUILD_DIR/tmp/pg-template}"
 
