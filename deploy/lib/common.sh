@@ -11,18 +11,26 @@ ay_log() {
   echo "[$(date -u +%H:%M:%S)] $*" >&2
 }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on now. Ports are drawn
-# at random from 20000-59999 so that parallel tests rarely collide; the caller
-# must still fail cleanly if the bind later races.
+# Prints a TCP port on 127.0.0.1 that nothing uses now. Ports are drawn at
+# random below the kernel's ephemeral range (where outgoing connections take
+# their ports, which could otherwise grab ours before we bind it). With
+# AY_PORT_CLAIMS set to a directory, each port handed out is claimed there
+# (mkdir is atomic), so tests running in parallel never get the same port.
 ay_free_port() {
-  local port used
+  local lo=20000 hi=59999 port used elo ehi
+  if read -r elo ehi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null && [ "$elo" -gt 22000 ]; then
+    hi=$((elo - 1))
+  fi
   used=$(ss -Htan 2>/dev/null | awk '{print $4}' | sed 's/.*://' | sort -u)
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
-    if ! grep -qx "$port" <<<"$used"; then
-      echo "$port"
-      return 0
+  for _ in $(seq 1 500); do
+    port=$((lo + RANDOM % (hi - lo + 1)))
+    grep -qx "$port" <<<"$used" && continue
+    if [ -n "${AY_PORT_CLAIMS:-}" ]; then
+      mkdir -p "$AY_PORT_CLAIMS"
+      mkdir "$AY_PORT_CLAIMS/$port" 2>/dev/null || continue
     fi
+    echo "$port"
+    return 0
   done
   return 1
 }

@@ -32,6 +32,8 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$AY_SOURCE_DIR/tests/lsan.supp:print_suppressions=0}"
 # Cache of an initdb result shared by the tests of one build tree.
 export AY_PG_TEMPLATE="${AY_PG_TEMPLATE:-$AY_BUILD_DIR/tmp/pg-template}"
+# Ports handed out to this build's tests are claimed here (tests/run clears it).
+export AY_PORT_CLAIMS="${AY_PORT_CLAIMS:-$AY_BUILD_DIR/tmp/ports}"
 
 AY_T=""          # the test's private directory
 AY_T_OK=0        # set by ay_test_pass
