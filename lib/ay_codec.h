@@ -84,8 +84,7 @@ size_t ay__codec_path_index(struct ay__codec_path *p, size_t i);
 void ay__codec_path_pop(struct ay__codec_path *p, size_t mark);
 /* lowerCamelCase JSON name of a snake_case field name (protobuf's ToJsonName). */
 void ay__codec_json_name(const char *snake, char *buf, size_t cap);
-/* Well-formed UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-bool ay__codec_utf8_is_valid(const char *s, size_t len);
+
 /* Present in the proto3 sense: a set oneof member, a non-empty repeated field,
  * a non-NULL message, a non-empty string or bytes, a non-zero number. */
 bool ay__codec_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f);

@@ -25,6 +25,7 @@
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_codec.h"
 #include "ay_msgtype.h"
+#include "ay_text.h"
 #include "ay_time.h"
 
 /* 2000-01-01T00:00:00Z: nothing in this system happened before it. */
@@ -475,7 +476,7 @@ static enum ay_err check_string(struct check *c, const ProtobufCFieldDescriptor 
     size_t len = strlen(s);
     size_t max = cls == FC_TEXT ? AY_SCHEMA_TEXT_MAX : AY_SCHEMA_SHORT_MAX;
 
-    if (!ay__codec_utf8_is_valid(s, len))
+    if (!ay_text_utf8_is_valid(s, len))
         return invalid(c, "invalid UTF-8");
     if (len > max)
         return invalid(c, "%zu bytes, longer than the limit of %zu", len, max);

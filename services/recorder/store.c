@@ -23,6 +23,7 @@
 #include "ay_codec.h"
 #include "ay_log.h"
 #include "ay_pg.h"
+#include "ay_text.h"
 #include "ay_time.h"
 
 /* ---- statements ---------------------------------------------------------- */
@@ -288,27 +289,13 @@ static void add_time(cJSON *o, const char *key, int64_t us)
         cJSON_AddStringToObject(o, key, buf);
 }
 
-static char *hex_of(const uint8_t *p, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *s = malloc(2 * n + 1);
-    if (s == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        s[2 * i] = digits[p[i] >> 4];
-        s[2 * i + 1] = digits[p[i] & 15];
-    }
-    s[2 * n] = '\0';
-    return s;
-}
-
 /* Text from untrusted input that must go into a jsonb: invalid UTF-8 bytes
  * become '?'. Writes into buf. */
 static const char *safe_text(const char *s, char *buf, size_t cap)
 {
     if (s == NULL)
         return NULL;
-    if (ay__codec_utf8_is_valid(s, strlen(s)))
+    if (ay_text_utf8_is_valid(s, strlen(s)))
         return s;
     snprintf(buf, cap, "%s", s);
     for (char *p = buf; *p; p++)
@@ -465,7 +452,7 @@ static cJSON *message_row(const struct recorder_item *it, char err[AY_ERRLEN])
 
     if (ay_codec_to_cjson(it->msg, &body, err) != AY_OK)
         return NULL;
-    hex = hex_of(it->payload, it->len);
+    hex = ay_text_hex_encode(it->payload, it->len);
     row = cJSON_CreateObject();
     if (hex == NULL || row == NULL) {
         cJSON_Delete(body);
@@ -678,7 +665,7 @@ static enum ay_err apply_deadlines(struct ay_pg *db, struct recorder_item **item
 static cJSON *dead_letter_row(const struct recorder_item *it)
 {
     char buf[AY_ERRLEN];
-    char *hex = hex_of(it->payload, it->len);
+    char *hex = ay_text_hex_encode(it->payload, it->len);
     cJSON *o = cJSON_CreateObject();
 
     if (hex == NULL || o == NULL) {
