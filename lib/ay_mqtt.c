@@ -128,6 +128,19 @@ static void on_connection_lost(void *context, char *cause)
                 cause ? cause : "connection lost", NULL);
 }
 
+/* A subscription was refused or failed. On the first connect the caller of
+ * ay_mqtt_connect hears of it; after a reconnect nobody waits, so say it. */
+static void subscription_failed(struct ay_mqtt *c, const char *reason)
+{
+    pthread_mutex_lock(&c->lock);
+    bool reconnecting = c->ever_connected;
+    pthread_mutex_unlock(&c->lock);
+    set_state(c, false, true, reason);
+    if (reconnecting)
+        ay_log_error("could not renew subscriptions after reconnecting", "client", c->client_id,
+                     "err", reason, NULL);
+}
+
 static void on_subscribed(void *context, MQTTAsync_successData5 *r)
 {
     struct ay_mqtt *c = context;
@@ -146,7 +159,7 @@ static void on_subscribed(void *context, MQTTAsync_successData5 *r)
                 MQTTReasonCode_toString(r->reasonCode));
     }
     if (reason[0]) {
-        set_state(c, false, true, reason);
+        subscription_failed(c, reason);
         return;
     }
     set_state(c, true, false, NULL);
@@ -163,7 +176,7 @@ static void on_subscribe_failed(void *context, MQTTAsync_failureData5 *r)
     else
         ay_errf(reason, "could not subscribe: %s",
                 r->message ? r->message : MQTTAsync_strerror(r->code));
-    set_state(c, false, true, reason);
+    subscription_failed(c, reason);
 }
 
 /* Every successful connect, first or automatic: renew the subscriptions. */
@@ -187,7 +200,7 @@ static void on_connected(void *context, char *cause)
         if (rc != MQTTASYNC_SUCCESS) {
             char reason[AY_ERRLEN];
             ay_errf(reason, "could not subscribe: %s", MQTTAsync_strerror(rc));
-            set_state(c, false, true, reason);
+            subscription_failed(c, reason);
         }
     }
     if (was)
