@@ -114,15 +114,22 @@ void ay__codec_path_pop(struct ay__codec_path *p, size_t mark)
 static enum ay_err fail(struct walk *w, enum ay_err rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static enum ay_err fail(struct walk *w, enum ay_err rc, const char *fmt, ...)
+void ay__codec_path_vfail(const struct ay__codec_path *p, char err[AY_ERRLEN], const char *fmt,
+                          va_list ap)
 {
     char reason[AY_ERRLEN];
+
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    ay_errf(err, "%s: %s", p->buf, reason);
+}
+
+static enum ay_err fail(struct walk *w, enum ay_err rc, const char *fmt, ...)
+{
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof(reason), fmt, ap);
+    ay__codec_path_vfail(&w->path, w->err, fmt, ap);
     va_end(ap);
-    ay_errf(w->err, "%s: %s", w->path.buf, reason);
     return rc;
 }
 

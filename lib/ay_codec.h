@@ -21,6 +21,7 @@
 #ifndef AY_CODEC_H
 #define AY_CODEC_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -82,6 +83,9 @@ void ay__codec_path_root(struct ay__codec_path *p, const ProtobufCMessageDescrip
 size_t ay__codec_path_field(struct ay__codec_path *p, const ProtobufCFieldDescriptor *f);
 size_t ay__codec_path_index(struct ay__codec_path *p, size_t i);
 void ay__codec_path_pop(struct ay__codec_path *p, size_t mark);
+/* Writes "<path>: <reason>" into err (the codec's and the schema's one form). */
+void ay__codec_path_vfail(const struct ay__codec_path *p, char err[AY_ERRLEN], const char *fmt,
+                          va_list ap);
 /* lowerCamelCase JSON name of a snake_case field name (protobuf's ToJsonName). */
 void ay__codec_json_name(const char *snake, char *buf, size_t cap);
 

@@ -396,14 +396,6 @@ enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLE
     return rc;
 }
 
-bool ay_mqtt_is_connected(struct ay_mqtt *c)
-{
-    pthread_mutex_lock(&c->lock);
-    bool v = c->connected;
-    pthread_mutex_unlock(&c->lock);
-    return v;
-}
-
 void ay_mqtt_disconnect(struct ay_mqtt *c, int timeout_ms)
 {
     MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer5;

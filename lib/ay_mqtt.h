@@ -76,7 +76,6 @@ enum ay_err ay_mqtt_subscribe(struct ay_mqtt *c, const char *filter, int qos, ch
  * backoff (1 s doubling to 30 s) whenever the connection is lost. A refused
  * subscription (not authorised) is an error naming the filter. */
 enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLEN]);
-bool ay_mqtt_is_connected(struct ay_mqtt *c);
 
 /* Queues a publish. While disconnected it is buffered (up to max_buffered)
  * and sent on reconnect. done (may be NULL) is called exactly once if and

@@ -279,23 +279,3 @@ void ay_pg_result_free(struct ay_pg_result *r)
 {
     PQclear((PGresult *)r);
 }
-
-enum ay_err ay_pg_bytea_dup(const struct ay_pg_result *r, int row, int col, unsigned char **out,
-                            size_t *out_len)
-{
-    size_t n = 0;
-    unsigned char *tmp =
-        PQunescapeBytea((const unsigned char *)PQgetvalue((const PGresult *)r, row, col), &n);
-    if (tmp == NULL)
-        return AY_ERR_NOMEM;
-    unsigned char *copy = malloc(n ? n : 1);
-    if (copy == NULL) {
-        PQfreemem(tmp);
-        return AY_ERR_NOMEM;
-    }
-    memcpy(copy, tmp, n);
-    PQfreemem(tmp);
-    *out = copy;
-    *out_len = n;
-    return AY_OK;
-}

@@ -80,8 +80,4 @@ int ay_pg_length(const struct ay_pg_result *r, int row, int col);
 bool ay_pg_is_null(const struct ay_pg_result *r, int row, int col);
 void ay_pg_result_free(struct ay_pg_result *r); /* NULL is a no-op */
 
-/* Decodes a bytea cell in hex text form into a new buffer the caller frees. */
-enum ay_err ay_pg_bytea_dup(const struct ay_pg_result *r, int row, int col, unsigned char **out,
-                            size_t *out_len);
-
 #endif

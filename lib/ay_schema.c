@@ -267,13 +267,11 @@ static enum ay_err invalid(struct check *c, const char *fmt, ...)
 
 static enum ay_err invalid(struct check *c, const char *fmt, ...)
 {
-    char reason[AY_ERRLEN];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(reason, sizeof(reason), fmt, ap);
+    ay__codec_path_vfail(&c->path, c->err, fmt, ap);
     va_end(ap);
-    ay_errf(c->err, "%s: %s", c->path.buf, reason);
     return AY_ERR_INVALID;
 }
 

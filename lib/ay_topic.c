@@ -6,21 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-int ay_topic_id_ok(const char *id)
-{
-    size_t n = 0;
-    if (id == NULL || *id == '\0' || *id == '-')
-        return 0;
-    for (const char *p = id; *p; p++, n++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-            return 0;
-    }
-    return n <= 32;
-}
+#include "ay_schema.h"
 
 static int kind_ok(const char *k)
 {
-    return ay_topic_id_ok(k) && strlen(k) < AY_KIND_MAX;
+    return ay_schema_id_is_valid(k) && strlen(k) < AY_KIND_MAX;
 }
 
 static enum ay_err fmt(char out[AY_TOPIC_MAX], const char *a, const char *cls, const char *b,
@@ -39,8 +29,8 @@ static enum ay_err fmt(char out[AY_TOPIC_MAX], const char *a, const char *cls, c
 enum ay_err ay_topic_school(char out[AY_TOPIC_MAX], const char *district, const char *school,
                             const char *device, const char *kind)
 {
-    if (!ay_topic_id_ok(district) || !ay_topic_id_ok(school) || !ay_topic_id_ok(device) ||
-        !kind_ok(kind))
+    if (!ay_schema_id_is_valid(district) || !ay_schema_id_is_valid(school) ||
+        !ay_schema_id_is_valid(device) || !kind_ok(kind))
         return AY_ERR_INVALID;
     return fmt(out, district, "school", school, device, kind);
 }
@@ -48,21 +38,22 @@ enum ay_err ay_topic_school(char out[AY_TOPIC_MAX], const char *district, const 
 enum ay_err ay_topic_receipt(char out[AY_TOPIC_MAX], const char *district, const char *school,
                              const char *device)
 {
-    if (!ay_topic_id_ok(district) || !ay_topic_id_ok(school) || !ay_topic_id_ok(device))
+    if (!ay_schema_id_is_valid(district) || !ay_schema_id_is_valid(school) ||
+        !ay_schema_id_is_valid(device))
         return AY_ERR_INVALID;
     return fmt(out, district, "receipt", school, device, NULL);
 }
 
 enum ay_err ay_topic_escalation(char out[AY_TOPIC_MAX], const char *district, const char *audience)
 {
-    if (!ay_topic_id_ok(district) || !kind_ok(audience))
+    if (!ay_schema_id_is_valid(district) || !kind_ok(audience))
         return AY_ERR_INVALID;
     return fmt(out, district, "escalation", audience, NULL, NULL);
 }
 
 enum ay_err ay_topic_ack(char out[AY_TOPIC_MAX], const char *district, const char *audience)
 {
-    if (!ay_topic_id_ok(district) || !kind_ok(audience))
+    if (!ay_schema_id_is_valid(district) || !kind_ok(audience))
         return AY_ERR_INVALID;
     return fmt(out, district, "ack", audience, NULL, NULL);
 }
@@ -88,7 +79,7 @@ static int split(char *buf, char *lv[8])
 static enum ay_err take(char *dst, size_t cap, const char *src, const char *what,
                         char err[AY_ERRLEN])
 {
-    if (!ay_topic_id_ok(src) || strlen(src) >= cap) {
+    if (!ay_schema_id_is_valid(src) || strlen(src) >= cap) {
         ay_errf(err, "topic: invalid %s \"%.40s\"", what, src);
         return AY_ERR_INVALID;
     }

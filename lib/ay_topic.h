@@ -7,7 +7,7 @@
  *   ay/v1/{district}/ack/{audience}                   police, bureau -> backbone
  *
  * The district and school are levels of their own so that the broker's ACLs
- * can scope each account to its subtree. Ids are 1..32 of [a-z0-9-].
+ * can scope each account to its subtree. Ids follow ay_schema_id_is_valid.
  * Pure functions; no allocation.
  */
 #ifndef AY_TOPIC_H
@@ -46,8 +46,5 @@ enum ay_err ay_topic_receipt(char out[AY_TOPIC_MAX], const char *district, const
                              const char *device);
 enum ay_err ay_topic_escalation(char out[AY_TOPIC_MAX], const char *district, const char *audience);
 enum ay_err ay_topic_ack(char out[AY_TOPIC_MAX], const char *district, const char *audience);
-
-/* 1..32 characters of [a-z0-9-], not starting with '-'. */
-int ay_topic_id_ok(const char *id);
 
 #endif

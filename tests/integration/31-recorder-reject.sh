@@ -5,7 +5,6 @@
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
 ay_test_stack
 ay_test_start_recorder
-AY_T_ALLOW_ERRORS='msg="rejected message"'
 data=$AY_SOURCE_DIR/tests/data/e2e
 pw=dev-pw
 topic=ay/v1/d01/school/sch-0102/btn-0102-01

@@ -7,7 +7,7 @@
 #include "ay_log.h"
 #include "ay_migrate.h"
 #include "ay_pg.h"
-#include "ay_topic.h"
+#include "ay_schema.h"
 #include "ayctl.h"
 
 static enum ay_err connect_db(const struct ayctl_config *cfg, struct ay_pg **out,
@@ -102,7 +102,7 @@ int ayctl_registry(const struct ayctl_config *cfg, int argc, char **argv)
     for (int i = 0; i < nargs; i++)
         params[i] = argv[2 + i];
     for (int i = 0; i < cmd->min_args; i++) {
-        if (!ay_topic_id_ok(params[i])) {
+        if (!ay_schema_id_is_valid(params[i])) {
             ayctl_fail("invalid id \"%s\": 1 to 32 characters of a-z, 0-9 and -", params[i]);
             return AYCTL_EXIT_USAGE;
         }
