@@ -12,16 +12,11 @@ done
 ay_expect_eq "stored before the outage" 9 "$(ay_psql "SELECT count(*) FROM messages")"
 
 ay_test_stop_pg
-for n in 1 2 3; do
-  ay_pub_loop "dev$n" 5 "$AY_T/during$n.out" &
-  echo $! >"$AY_T/loop$n.pid"
-done
+ay_pub_loops_start 3 5 during
 ay_wait_until 60 "the recorder noticed the outage" ay_log_has recorder 'database unavailable' ||
   ay_fail "recorder did not notice the database going away"
 ay_test_restart_pg
-for n in 1 2 3; do
-  wait "$(cat "$AY_T/loop$n.pid")" || ay_fail "publisher $n did not get all its receipts"
-done
+ay_pub_loops_wait 3
 ay_expect_eq "every message stored once" 24 "$(ay_psql "SELECT count(*) FROM messages")"
 ay_expect_eq "receipts" 15 "$(cat "$AY_T"/during*.out | jq -r .status | grep -cE 'STORED|DUPLICATE')"
 ay_log_has recorder 'reconnected to the database' || ay_fail "no reconnect logged"

@@ -7,13 +7,8 @@ for n in 1 2 3 4; do ay_test_device $n; done
 ay_test_start_recorder rec1 1
 ay_test_start_recorder rec2 2
 
-for n in 1 2 3 4; do
-  ay_pub_loop "dev$n" 10 "$AY_T/r$n.out" &
-  echo $! >"$AY_T/loop$n.pid"
-done
-for n in 1 2 3 4; do
-  wait "$(cat "$AY_T/loop$n.pid")" || ay_fail "publisher $n did not get all its receipts"
-done
+ay_pub_loops_start 4 10 r
+ay_pub_loops_wait 4
 ay_expect_eq "stored exactly once" "40|40" \
   "$(ay_psql "SELECT count(*), count(DISTINCT message_id) FROM messages")"
 ay_expect_eq "both instances answered" "svc-recorder-1 svc-recorder-2" \

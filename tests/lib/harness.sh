@@ -306,3 +306,21 @@ ay_test_stack() {
   ay_test_start_broker
   ay_test_school
 }
+
+# ay_pub_loops_start DEVICES COUNT PREFIX: one ay_pub_loop per device
+# dev1..devDEVICES in the background, receipts in $AY_T/PREFIX<n>.out.
+ay_pub_loops_start() {
+  local n
+  for n in $(seq 1 "$1"); do
+    ay_pub_loop "dev$n" "$2" "$AY_T/$3$n.out" &
+    echo $! >"$AY_T/loop$n.pid"
+  done
+}
+
+# ay_pub_loops_wait DEVICES: every loop got all its receipts.
+ay_pub_loops_wait() {
+  local n
+  for n in $(seq 1 "$1"); do
+    wait "$(cat "$AY_T/loop$n.pid")" || ay_fail "publisher $n did not get all its receipts"
+  done
+}
