@@ -20,9 +20,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "ay_time.h"
-
+#include "ay_backoff.h"
 #include "ay_log.h"
+#include "ay_service.h"
+#include "ay_sync.h"
+#include "ay_time.h"
 
 #define SUBS_MAX 16
 
@@ -50,6 +52,8 @@ struct ay_mqtt {
     bool ever_connected;
     bool connect_failed;
     char reason[AY_ERRLEN];
+    unsigned generation;  /* successful connects so far */
+    unsigned broker_rmax; /* the broker's Receive Maximum (CONNACK); 0: not known yet */
 };
 
 /* One publish waiting for its acknowledgement. */
@@ -76,6 +80,8 @@ static char *dup_or_null(const char *s)
 static void set_state(struct ay_mqtt *c, bool connected, bool failed, const char *reason)
 {
     pthread_mutex_lock(&c->lock);
+    if (connected && !c->connected)
+        c->generation++;
     c->connected = connected;
     if (connected)
         c->ever_connected = true;
@@ -193,6 +199,17 @@ static void on_connected(void *context, char *cause)
     if (c->nsubs == 0) {
         set_state(c, true, false, NULL);
     } else {
+        /* Retain As Published: a retained publish reaches us with its retain
+         * flag, so a service can refuse it (a stock broker forwards it with
+         * the flag cleared otherwise). */
+        MQTTSubscribe_options so[SUBS_MAX];
+        for (int i = 0; i < c->nsubs; i++) {
+            MQTTSubscribe_options init = MQTTSubscribe_options_initializer;
+            so[i] = init;
+            so[i].retainAsPublished = 1;
+        }
+        ro.subscribeOptionsCount = c->nsubs;
+        ro.subscribeOptionsList = so;
         ro.onSuccess5 = on_subscribed;
         ro.onFailure5 = on_subscribe_failed;
         ro.context = c;
@@ -205,6 +222,22 @@ static void on_connected(void *context, char *cause)
     }
     if (was)
         ay_log_info("reconnected to broker", "client", c->client_id, NULL);
+}
+
+/* The first CONNACK (Paho calls this once): keep the broker's Receive
+ * Maximum, the most QoS 1 publishes it takes from us unacknowledged. Paho
+ * lowers its own window to it; ay_mqtt_send_window reports it. */
+static void on_connect_ok(void *context, MQTTAsync_successData5 *r)
+{
+    struct ay_mqtt *c = context;
+    unsigned rmax = 65535; /* absent: the protocol's maximum */
+
+    if (MQTTProperties_hasProperty(&r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM))
+        rmax = (unsigned)MQTTProperties_getNumericValue(&r->properties,
+                                                        MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
+    pthread_mutex_lock(&c->lock);
+    c->broker_rmax = rmax;
+    pthread_mutex_unlock(&c->lock);
 }
 
 static void on_connect_failed(void *context, MQTTAsync_failureData5 *r)
@@ -274,7 +307,7 @@ enum ay_err ay_mqtt_new(const struct ay_mqtt_opts *opts, ay_mqtt_msg_fn *on_msg,
     if (c == NULL)
         return AY_ERR_NOMEM;
     pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->cond, NULL);
+    ay_cond_init(&c->cond);
     c->on_msg = on_msg;
     c->arg = arg;
     rc = copy_opts(c, opts);
@@ -330,7 +363,6 @@ enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLE
     MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
     MQTTProperties props = MQTTProperties_initializer;
     MQTTProperty p;
-    struct timespec until;
     enum ay_err rc = AY_OK;
 
     co.keepAliveInterval = c->opts.keepalive_s ? (int)c->opts.keepalive_s : 20;
@@ -342,6 +374,7 @@ enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLE
     co.maxInflight = c->opts.max_inflight ? (int)c->opts.max_inflight : 100;
     co.username = c->username;
     co.password = c->password;
+    co.onSuccess5 = on_connect_ok;
     co.onFailure5 = on_connect_failed;
     co.context = c;
     p.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
@@ -375,10 +408,10 @@ enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLE
         ay_errf(err, "could not connect to broker %s: %s", c->url, MQTTAsync_strerror(prc));
         return AY_ERR_MQTT;
     }
-    ay_time_deadline_ts(&until, timeout_ms);
+    int64_t until = ay_mono_deadline_us(timeout_ms);
     pthread_mutex_lock(&c->lock);
     while (!c->connected && !c->connect_failed) {
-        if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT)
+        if (!ay_cond_wait_until(&c->cond, &c->lock, until))
             break;
     }
     if (!c->connected) {
@@ -394,6 +427,27 @@ enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLE
     if (rc != AY_OK)
         ay_mqtt_disconnect(c, 1000);
     return rc;
+}
+
+enum ay_err ay_mqtt_connect_retry(struct ay_mqtt *c, char err[AY_ERRLEN])
+{
+    struct ay_backoff b;
+
+    ay_backoff_init(&b, AY_BACKOFF_DEFAULT_MIN_MS, AY_BACKOFF_DEFAULT_MAX_MS);
+    for (int attempt = 0; !ay_service_stopping(); attempt++) {
+        if (ay_mqtt_connect(c, 5000, err) == AY_OK) {
+            if (attempt > 0)
+                ay_log_info("connected to the broker", "client", c->client_id, NULL);
+            return AY_OK;
+        }
+        if (attempt % 10 == 0)
+            ay_log_warn("could not connect to the broker, retrying", "client", c->client_id, "err",
+                        err, NULL);
+        if (!ay_service_sleep_ms(ay_backoff_next(&b)))
+            break;
+    }
+    ay_errf(err, "stopped before connecting to the broker");
+    return AY_ERR_CLOSED;
 }
 
 void ay_mqtt_disconnect(struct ay_mqtt *c, int timeout_ms)
@@ -529,13 +583,12 @@ enum ay_err ay_mqtt_publish_wait(struct ay_mqtt *c, const char *topic, const voi
                                  size_t len, int qos, int timeout_ms, char err[AY_ERRLEN])
 {
     struct waiter *w = calloc(1, sizeof(*w));
-    struct timespec until;
     enum ay_err rc;
 
     if (w == NULL)
         return AY_ERR_NOMEM;
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
+    ay_cond_init(&w->cond);
     w->refs = 2; /* this caller and the completion callback */
     rc = ay_mqtt_publish(c, topic, payload, len, qos, false, waiter_done, w, err);
     if (rc != AY_OK) {
@@ -543,10 +596,10 @@ enum ay_err ay_mqtt_publish_wait(struct ay_mqtt *c, const char *topic, const voi
         waiter_release(w);
         return rc;
     }
-    ay_time_deadline_ts(&until, timeout_ms);
+    int64_t until = ay_mono_deadline_us(timeout_ms);
     pthread_mutex_lock(&w->lock);
     while (!w->finished)
-        if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
+        if (!ay_cond_wait_until(&w->cond, &w->lock, until))
             break;
     if (!w->finished) {
         ay_errf(err, "broker did not acknowledge publish to %s within %d ms", topic, timeout_ms);
@@ -558,4 +611,34 @@ enum ay_err ay_mqtt_publish_wait(struct ay_mqtt *c, const char *topic, const voi
     pthread_mutex_unlock(&w->lock);
     waiter_release(w);
     return rc;
+}
+
+/* ---- flow control -------------------------------------------------------- */
+
+unsigned ay_mqtt_send_window(struct ay_mqtt *c)
+{
+    unsigned mine = c->opts.max_inflight ? c->opts.max_inflight : 100;
+    pthread_mutex_lock(&c->lock);
+    unsigned broker = c->broker_rmax;
+    pthread_mutex_unlock(&c->lock);
+    /* Not connected yet: the MQTT v5 default a stock Mosquitto announces. */
+    if (broker == 0)
+        broker = 20;
+    return mine < broker ? mine : broker;
+}
+
+unsigned ay_mqtt_generation(struct ay_mqtt *c)
+{
+    pthread_mutex_lock(&c->lock);
+    unsigned g = c->generation;
+    pthread_mutex_unlock(&c->lock);
+    return g;
+}
+
+unsigned ay_mqtt_broker_receive_max(struct ay_mqtt *c)
+{
+    pthread_mutex_lock(&c->lock);
+    unsigned r = c->broker_rmax;
+    pthread_mutex_unlock(&c->lock);
+    return r;
 }

@@ -68,7 +68,8 @@ enum ay_err ay_mqtt_new(const struct ay_mqtt_opts *opts, ay_mqtt_msg_fn *on_msg,
                         struct ay_mqtt **out, char err[AY_ERRLEN]);
 
 /* Registers a subscription (filter may be "$share/group/..."), made on
- * every connect. Call before ay_mqtt_connect. Copies filter. */
+ * every connect with Retain As Published (so ay_mqtt_msg.retained tells a
+ * retained publish). Call before ay_mqtt_connect. Copies filter. */
 enum ay_err ay_mqtt_subscribe(struct ay_mqtt *c, const char *filter, int qos, char err[AY_ERRLEN]);
 
 /* Connects and makes the registered subscriptions, waiting at most
@@ -76,6 +77,11 @@ enum ay_err ay_mqtt_subscribe(struct ay_mqtt *c, const char *filter, int qos, ch
  * backoff (1 s doubling to 30 s) whenever the connection is lost. A refused
  * subscription (not authorised) is an error naming the filter. */
 enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLEN]);
+
+/* Connects (ay_mqtt_connect, 5 s per attempt) with backoff until it works
+ * or the service is stopping (ay_service_stopping: AY_ERR_CLOSED). Logs the
+ * first failure and every tenth (warn), naming the client. */
+enum ay_err ay_mqtt_connect_retry(struct ay_mqtt *c, char err[AY_ERRLEN]);
 
 /* Queues a publish. While disconnected it is buffered (up to max_buffered)
  * and sent on reconnect. done (may be NULL) is called exactly once if and
@@ -90,6 +96,23 @@ enum ay_err ay_mqtt_publish_wait(struct ay_mqtt *c, const char *topic, const voi
 /* Disconnects cleanly (the broker keeps a persistent session), waiting at
  * most timeout_ms for in-flight publishes. */
 void ay_mqtt_disconnect(struct ay_mqtt *c, int timeout_ms);
+
+/*
+ * Flow control. Paho 1.3.12 stalls its send thread for up to 1 s whenever
+ * more QoS 1 publishes are queued than the broker's Receive Maximum allows
+ * in flight (stack-notes.md): nothing wakes it when a PUBACK frees a slot.
+ * A publisher that never has more than ay_mqtt_send_window() publishes
+ * unacknowledged (waiting for their done callbacks) never hits the stall;
+ * lib/ay_outbox does exactly that.
+ * ay_mqtt_send_window: min(max_inflight, the broker's Receive Maximum from
+ * the first CONNACK; 20 before any connect). ay_mqtt_broker_receive_max:
+ * that Receive Maximum, 0 if not connected yet. ay_mqtt_generation: how
+ * many times the client connected; a change means publishes in flight on
+ * the old connection may never complete.
+ */
+unsigned ay_mqtt_send_window(struct ay_mqtt *c);
+unsigned ay_mqtt_broker_receive_max(struct ay_mqtt *c);
+unsigned ay_mqtt_generation(struct ay_mqtt *c);
 void ay_mqtt_free(struct ay_mqtt *c); /* NULL is a no-op; disconnects if needed */
 
 #endif

@@ -6,10 +6,17 @@
  */
 #include "ay_pg.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ay_backoff.h"
+#include "ay_log.h"
+#include "ay_service.h"
+#include "ay_sync.h"
+#include "ay_time.h"
 
 struct stmt {
     char *name;
@@ -164,6 +171,7 @@ static enum ay_err finish(struct ay_pg *db, PGresult *res, struct ay_pg_result *
 static enum ay_err check_conn(struct ay_pg *db, char err[AY_ERRLEN])
 {
     if (!ay_pg_is_connected(db)) {
+        db->sqlstate[0] = '\0';
         ay_errf(err, "not connected to the database");
         return AY_ERR_IO;
     }
@@ -278,4 +286,182 @@ bool ay_pg_is_null(const struct ay_pg_result *r, int row, int col)
 void ay_pg_result_free(struct ay_pg_result *r)
 {
     PQclear((PGresult *)r);
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+char *ay_pg_text_array(const char *const *values, size_t n)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++)
+        cap += 2 * strlen(values[i]) + 3;
+    char *out = malloc(cap);
+    size_t len = 0;
+
+    if (out == NULL)
+        return NULL;
+    out[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            out[len++] = ',';
+        out[len++] = '"';
+        for (const char *p = values[i]; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                out[len++] = '\\';
+            out[len++] = *p;
+        }
+        out[len++] = '"';
+    }
+    out[len++] = '}';
+    out[len] = '\0';
+    return out;
+}
+
+bool ay_pg_int64(const struct ay_pg_result *r, int row, int col, int64_t *out)
+{
+    const char *s = ay_pg_value(r, row, col);
+    char *end = NULL;
+
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || end == NULL || *end != '\0' || errno != 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---- statement sets ------------------------------------------------------ */
+
+enum ay_err ay_pg_prepare_all(struct ay_pg *db, const struct ay_pg_stmt *set, size_t n,
+                              char err[AY_ERRLEN])
+{
+    for (size_t i = 0; i < n; i++) {
+        enum ay_err rc = ay_pg_prepare(db, set[i].name, set[i].sql, 0, err);
+        if (rc != AY_OK)
+            return rc;
+    }
+    return AY_OK;
+}
+
+/* ---- failures and retries ------------------------------------------------ */
+
+enum ay_pg_fault ay_pg_classify(const char *sqlstate, bool connected)
+{
+    const char *s = sqlstate ? sqlstate : "";
+
+    if (!connected || strncmp(s, "08", 2) == 0 || strncmp(s, "57P0", 4) == 0)
+        return AY_PG_CONNECTION;
+    /* Class 40 (transaction rollback: serialization failure, deadlock),
+     * lock not available, statement/lock timeout or cancel. Also class 53
+     * (insufficient resources: disk full, out of memory, too many
+     * connections) and 58 (system error, e.g. an I/O error): the work is
+     * fine and the server will take it once an operator has made room;
+     * a valid message must never become a dead letter for that. */
+    if (strncmp(s, "40", 2) == 0 || strcmp(s, "55P03") == 0 || strcmp(s, "57014") == 0 ||
+        strncmp(s, "53", 2) == 0 || strncmp(s, "58", 2) == 0)
+        return AY_PG_TRANSIENT;
+    return AY_PG_PERMANENT;
+}
+
+/* Sleeps ms but not past deadline_us (0: none); while the service runs, a
+ * stop request ends the sleep early (the caller then applies its grace). */
+static void retry_sleep(int ms, int64_t deadline_us)
+{
+    if (deadline_us != 0) {
+        int left = ay_mono_left_ms(deadline_us);
+        if (left < ms)
+            ms = left;
+    }
+    if (ay_service_stopping())
+        ay_time_sleep_ms(ms);
+    else
+        (void)ay_service_sleep_ms(ms);
+}
+
+static bool passed(int64_t deadline_us)
+{
+    return deadline_us != 0 && ay_mono_us() >= deadline_us;
+}
+
+enum ay_err ay_pg_reconnect(struct ay_pg *db, int64_t deadline_us, char err[AY_ERRLEN])
+{
+    struct ay_backoff b;
+    bool logged = false;
+
+    ay_backoff_init(&b, AY_BACKOFF_DEFAULT_MIN_MS, AY_BACKOFF_DEFAULT_MAX_MS);
+    for (;;) {
+        enum ay_err rc = ay_pg_connect(db, err);
+        if (rc == AY_OK) {
+            if (logged)
+                ay_log_info("reconnected to the database", NULL);
+            return AY_OK;
+        }
+        if (rc != AY_ERR_IO)
+            return rc; /* connected, but the server refused a statement */
+        if (!logged)
+            ay_log_warn("database unavailable, reconnecting", "err", err, NULL);
+        logged = true;
+        if ((deadline_us == 0 && ay_service_stopping()) || passed(deadline_us))
+            return AY_ERR_TIMEOUT;
+        retry_sleep(ay_backoff_next(&b), deadline_us);
+    }
+}
+
+enum ay_err ay_pg_tx(struct ay_pg *db, const struct ay_pg_tx_opts *o, ay_pg_tx_fn *fn, void *arg,
+                     char err[AY_ERRLEN])
+{
+    struct ay_backoff b;
+    int64_t deadline = o->deadline_us;
+    bool stop_seen = false;
+    int retries = 0;
+
+    ay_backoff_init(&b, AY_BACKOFF_DEFAULT_MIN_MS / 10, AY_BACKOFF_DEFAULT_MAX_MS);
+    for (;;) {
+        if (!stop_seen && o->stop_grace_ms >= 0 && ay_service_stopping()) {
+            int64_t grace = ay_mono_deadline_us(o->stop_grace_ms);
+            stop_seen = true;
+            if (deadline == 0 || grace < deadline)
+                deadline = grace;
+        }
+        enum ay_err rc = AY_OK;
+        if (!ay_pg_is_connected(db) && (rc = ay_pg_reconnect(db, deadline, err)) != AY_OK)
+            return rc == AY_ERR_TIMEOUT ? AY_ERR_TIMEOUT : rc;
+        rc = ay_pg_begin(db, err);
+        if (rc == AY_OK)
+            rc = fn(db, arg, err);
+        if (rc == AY_OK)
+            rc = ay_pg_commit(db, err);
+        if (rc == AY_OK) {
+            if (retries > 0) {
+                char n[16];
+                snprintf(n, sizeof(n), "%d", retries);
+                ay_log_info("database work done after retrying", "work", o->what, "retries", n,
+                            NULL);
+            }
+            return AY_OK;
+        }
+        bool connected = ay_pg_is_connected(db);
+        enum ay_pg_fault fault = ay_pg_classify(db->sqlstate, connected);
+        ay_pg_rollback(db);
+        if (rc != AY_ERR_DB && rc != AY_ERR_IO)
+            return rc; /* fn's own failure */
+        if (fault == AY_PG_PERMANENT)
+            return AY_ERR_DB;
+        if (passed(deadline) || (deadline == 0 && stop_seen)) {
+            char reason[AY_ERRLEN];
+            snprintf(reason, sizeof(reason), "%s", err);
+            ay_errf(err, "gave up retrying: %s", reason);
+            return AY_ERR_TIMEOUT;
+        }
+        retries++;
+        if (fault == AY_PG_TRANSIENT) {
+            char n[16];
+            snprintf(n, sizeof(n), "%d", retries);
+            ay_log_warn("transient database error, retrying", "work", o->what, "sqlstate",
+                        db->sqlstate, "attempt", n, "err", err, NULL);
+            retry_sleep(ay_backoff_next(&b), deadline);
+        } else if ((rc = ay_pg_reconnect(db, deadline, err)) != AY_OK) {
+            return rc;
+        }
+    }
 }

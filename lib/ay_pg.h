@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ay_err.h"
 
@@ -71,6 +72,86 @@ void ay_pg_rollback(struct ay_pg *db);
 
 /* Five-character SQLSTATE of the last failed statement ("" if none). */
 const char *ay_pg_sqlstate(const struct ay_pg *db);
+
+/* A PostgreSQL array literal of n text values ("{\"a\",\"b\"}"), each
+ * quoted and escaped, for a parameter like $1::uuid[] or $1::text[]. New
+ * string the caller frees; NULL when out of memory. */
+char *ay_pg_text_array(const char *const *values, size_t n);
+
+/* Parses a whole cell as a decimal integer; false (and *out untouched) if
+ * it is not one. */
+bool ay_pg_int64(const struct ay_pg_result *r, int row, int col, int64_t *out);
+
+/* ---- statement sets ------------------------------------------------------
+ * A service's SQL lives in .sql files, one statement each, embedded by the
+ * build (cmake/embed_stmts.cmake) as an array of these; the file name
+ * without .sql is the statement's name. */
+struct ay_pg_stmt {
+    const char *name;
+    const char *sql;
+};
+
+/* Registers (and prepares, if connected) every statement of the set; the
+ * parameter types are inferred by the server. Stops at the first failure,
+ * naming the statement. */
+enum ay_err ay_pg_prepare_all(struct ay_pg *db, const struct ay_pg_stmt *set, size_t n,
+                              char err[AY_ERRLEN]);
+
+/* ---- what a failure means -----------------------------------------------
+ * PERMANENT: the server refused the work itself (a constraint, a type, a
+ *   syntax error): the same work fails the same way.
+ * TRANSIENT: the work was fine but lost a race or ran out of time:
+ *   serialization failure 40001 (and the rest of class 40: deadlock 40P01,
+ *   ...), lock not available 55P03, query canceled / statement or lock
+ *   timeout 57014. Running it again will work.
+ * CONNECTION: the connection is gone or going (class 08, admin shutdown
+ *   57P01..57P03, or libpq lost it): reconnect, then run it again. */
+enum ay_pg_fault {
+    AY_PG_PERMANENT,
+    AY_PG_TRANSIENT,
+    AY_PG_CONNECTION,
+};
+
+/* Pure: the class of a failure from its SQLSTATE ("" if none) and whether
+ * the connection is still up. */
+enum ay_pg_fault ay_pg_classify(const char *sqlstate, bool connected);
+
+/* ---- transactions with retries --------------------------------------- */
+
+/* The work of one transaction. Runs on the caller's thread, possibly
+ * several times: it must start from scratch each time (no state carried
+ * over from a rolled-back attempt) and be safe to run again after a COMMIT
+ * whose outcome was lost with the connection. Returns AY_OK, or the code
+ * of the ay_pg call that failed (or its own, e.g. AY_ERR_NOMEM). */
+typedef enum ay_err ay_pg_tx_fn(struct ay_pg *db, void *arg, char err[AY_ERRLEN]);
+
+struct ay_pg_tx_opts {
+    const char *what;    /* for log lines: "store batch", "fire deadlines" */
+    int64_t deadline_us; /* ay_sync monotonic time to give up at; 0: never */
+    /* Once ay_service_stopping(), give up at most this long after noticing
+     * (the service's drain time); < 0: stopping changes nothing. */
+    int stop_grace_ms;
+};
+
+/*
+ * Runs fn inside BEGIN ... COMMIT. A TRANSIENT failure rolls back and runs
+ * fn again after a backoff; a CONNECTION failure reconnects (with backoff)
+ * and runs it again; both are logged (warn) by this function, which decides
+ * the retry. Returns:
+ *   AY_OK          committed;
+ *   AY_ERR_DB      PostgreSQL refused the work (PERMANENT): rolled back,
+ *                  err has the server's reason; the caller decides;
+ *   AY_ERR_TIMEOUT the database stayed unavailable (or kept failing
+ *                  transiently) until the deadline or the stop grace ran out;
+ *   anything else  fn's own failure, not retried (rolled back).
+ */
+enum ay_err ay_pg_tx(struct ay_pg *db, const struct ay_pg_tx_opts *o, ay_pg_tx_fn *fn, void *arg,
+                     char err[AY_ERRLEN]);
+
+/* Reconnects with backoff until connected, the deadline (monotonic, 0:
+ * none) passed, or the service is stopping. Logs the first failure (warn)
+ * and the recovery (info). */
+enum ay_err ay_pg_reconnect(struct ay_pg *db, int64_t deadline_us, char err[AY_ERRLEN]);
 
 int ay_pg_nrows(const struct ay_pg_result *r);
 int ay_pg_ncols(const struct ay_pg_result *r);

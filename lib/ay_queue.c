@@ -4,12 +4,10 @@
  */
 #include "ay_queue.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
-#include "ay_time.h"
+#include "ay_sync.h"
 
 struct ay_queue {
     pthread_mutex_t lock;
@@ -37,8 +35,8 @@ enum ay_err ay_queue_new(size_t max_items, size_t max_bytes, struct ay_queue **o
     q->cap = max_items;
     q->max_bytes = max_bytes;
     pthread_mutex_init(&q->lock, NULL);
-    pthread_cond_init(&q->not_empty, NULL);
-    pthread_cond_init(&q->not_full, NULL);
+    ay_cond_init(&q->not_empty);
+    ay_cond_init(&q->not_full);
     *out = q;
     return AY_OK;
 fail:
@@ -71,13 +69,12 @@ static bool has_room(const struct ay_queue *q, size_t bytes)
 
 enum ay_err ay_queue_push(struct ay_queue *q, void *item, size_t bytes, int timeout_ms)
 {
-    struct timespec until;
+    int64_t until = ay_mono_deadline_us(timeout_ms);
     enum ay_err rc = AY_OK;
 
-    ay_time_deadline_ts(&until, timeout_ms);
     pthread_mutex_lock(&q->lock);
     while (!q->closed && !has_room(q, bytes)) {
-        if (pthread_cond_timedwait(&q->not_full, &q->lock, &until) == ETIMEDOUT)
+        if (!ay_cond_wait_until(&q->not_full, &q->lock, until))
             break;
     }
     if (q->closed) {
@@ -98,13 +95,12 @@ enum ay_err ay_queue_push(struct ay_queue *q, void *item, size_t bytes, int time
 
 size_t ay_queue_pop_batch(struct ay_queue *q, void **out, size_t max, int timeout_ms)
 {
-    struct timespec until;
+    int64_t until = ay_mono_deadline_us(timeout_ms);
     size_t n = 0;
 
-    ay_time_deadline_ts(&until, timeout_ms);
     pthread_mutex_lock(&q->lock);
     while (q->len == 0 && !q->closed) {
-        if (pthread_cond_timedwait(&q->not_empty, &q->lock, &until) == ETIMEDOUT)
+        if (!ay_cond_wait_until(&q->not_empty, &q->lock, until))
             break;
     }
     while (n < max && q->len > 0) {
@@ -134,4 +130,12 @@ size_t ay_queue_len(struct ay_queue *q)
     size_t n = q->len;
     pthread_mutex_unlock(&q->lock);
     return n;
+}
+
+bool ay_queue_is_drained(struct ay_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    bool drained = q->closed && q->len == 0;
+    pthread_mutex_unlock(&q->lock);
+    return drained;
 }

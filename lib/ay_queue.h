@@ -40,6 +40,8 @@ size_t ay_queue_pop_batch(struct ay_queue *q, void **out, size_t max, int timeou
 
 /* Wakes every waiter; later pushes fail with AY_ERR_CLOSED; pops drain. */
 void ay_queue_close(struct ay_queue *q);
+/* True once the queue is closed and empty: consumers can stop. */
+bool ay_queue_is_drained(struct ay_queue *q);
 size_t ay_queue_len(struct ay_queue *q);
 
 #endif

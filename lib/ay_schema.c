@@ -450,6 +450,9 @@ static enum ay_err check_time(struct check *c, const ProtobufCMessage *ts, bool 
         return invalid(c, "deadline %s is not before 2100-01-01", text);
     if (!deadline && ay_time_to_us(secs, (int32_t)nanos) > c->now_us + FUTURE_SLACK_US)
         return invalid(c, "%s is more than 24 h in the future", text);
+    if (!deadline && (c->flags & AY_SCHEMA_PAST_24H) &&
+        ay_time_to_us(secs, (int32_t)nanos) < c->now_us - FUTURE_SLACK_US)
+        return invalid(c, "%s is more than 24 h in the past", text);
     return AY_OK;
 }
 

@@ -48,6 +48,11 @@ enum ay_err ay_schema_validate(const ProtobufCMessage *m, int64_t now_us, char e
  * checked as usual. For alarms, which must never be refused for a clock.
  */
 #define AY_SCHEMA_ANY_CLOCK 1u
+/* AY_SCHEMA_PAST_24H: event times more than 24 h before now_us fail too.
+ * Not a rule of the contract (a late report is real, and lateness is judged
+ * against when the backbone received it): the recorder uses it to find
+ * times worth a warning, as a future time gets one. */
+#define AY_SCHEMA_PAST_24H 2u
 enum ay_err ay_schema_validate_flags(const ProtobufCMessage *m, int64_t now_us, unsigned flags,
                                      char err[AY_ERRLEN]);
 

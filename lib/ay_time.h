@@ -60,9 +60,6 @@ void ay_time_from_us(int64_t us, int64_t *secs, int32_t *nanos);
  * days_from_civil); m 1..12, d 1..31. */
 int64_t ay_time_days_from_civil(int64_t y, int m, int d);
 
-/* *ts = now (CLOCK_REALTIME) + timeout_ms, for pthread_cond_timedwait. */
-void ay_time_deadline_ts(struct timespec *ts, int timeout_ms);
-
 /* Sleeps ms milliseconds (resumes after signals). */
 void ay_time_sleep_ms(int ms);
 

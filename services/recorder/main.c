@@ -1,23 +1,24 @@
 /*
- * ay-recorder main.c - configuration, wiring, signals, shutdown. The
- * decisions are in recorder.c, the SQL in store.c, the flow in pipeline.c.
+ * ay-recorder main.c - configuration, wiring and the order of start and
+ * stop. The decisions are in recorder.c, the SQL in store.c and sql/, the
+ * flow in pipeline.c; everything else is lib/ (ay_service, ay_pool,
+ * ay_outbox, ay_pg_tx).
  *
  * Two MQTT connections: `in` holds the persistent session with the shared
- * subscription; `out` publishes receipts. On SIGTERM `in` disconnects first
+ * subscription; `out` publishes receipts (through the pipeline's outbox).
+ * Start: database, schema check, `out`, workers, then `in` (a backlog the
+ * broker kept must find the workers running). Stop: `in` disconnects first
  * (the broker keeps what we have not taken), the queue is drained into the
- * database, the receipts go out on `out`, and only then does `out` close.
+ * database within drain_timeout_ms, the receipts go out, then `out` closes.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "ay_config.h"
 #include "ay_log.h"
 #include "ay_migrate.h"
 #include "ay_mqtt.h"
-#include "ay_time.h"
+#include "ay_service.h"
 #include "pipeline.h"
 #include "store.h"
 
@@ -32,6 +33,8 @@ struct recorder_config {
     long long session_expiry_s;
     long long drain_timeout_ms;
     long long workers;
+    long long dead_letter_cap;
+    long long stats_interval_s;
 };
 
 #define CFG(f) offsetof(struct recorder_config, f)
@@ -55,28 +58,36 @@ static const struct ay_config_def defs[] = {
      CFG(drain_timeout_ms), "on stop, how long to keep trying to store what is queued"},
     {"workers", "AY_WORKERS", AY_CFG_INT, "2", 1, 32, CFG(workers),
      "threads storing batches concurrently, each with its own database connection"},
+    {"dead_letter_cap", "AY_DEAD_LETTER_CAP", AY_CFG_INT, "100", 1, 1000000, CFG(dead_letter_cap),
+     "refused messages kept whole per device and hour; the rest are only counted"},
+    {"stats_interval_s", "AY_STATS_INTERVAL_S", AY_CFG_INT, "60", 1, 86400, CFG(stats_interval_s),
+     "how often the counts of stored, duplicate, rejected and unstored messages are logged"},
 };
-#define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
-static volatile sig_atomic_t stop_requested;
+static const struct ay_service_def service = {
+    .name = "recorder",
+    .usage = "usage: ay-recorder [--config FILE] [--check-sql]\n\n"
+             "Stores every inbound school message exactly once and sends a receipt.\n",
+    .defs = defs,
+    .ndefs = sizeof(defs) / sizeof(defs[0]),
+    .config_size = sizeof(struct recorder_config),
+    .common_offset = offsetof(struct recorder_config, common),
+    .sql = recorder_sql,
+    .nsql = 0, /* set in main: recorder_sql_count is not a constant expression */
+};
 
-static void on_signal(int sig)
+/* A broker that takes few QoS 1 messages in flight caps every receipt
+ * stream; say so at start (docs/broker.md, "max_inflight_messages"). */
+static void check_broker(struct ay_mqtt *out)
 {
-    (void)sig;
-    stop_requested = 1;
-}
-
-/* Connects to the broker with backoff until it works or we stop. */
-static bool connect_mqtt(struct ay_mqtt *c, const char *what)
-{
-    char err[AY_ERRLEN] = "";
-    for (int backoff = 100; !stop_requested; backoff = backoff < 5000 ? backoff * 2 : 5000) {
-        if (ay_mqtt_connect(c, 10000, err) == AY_OK)
-            return true;
-        ay_log_warn("could not connect to the broker, retrying", "client", what, "err", err, NULL);
-        ay_time_sleep_ms(backoff);
+    unsigned rmax = ay_mqtt_broker_receive_max(out);
+    if (rmax > 0 && rmax < 100) {
+        char n[16];
+        snprintf(n, sizeof(n), "%u", rmax);
+        ay_log_warn("the broker accepts few messages in flight: receipts are sent in windows of "
+                    "this size; set max_inflight_messages 100 or more in mosquitto.conf",
+                    "receive_max", n, NULL);
     }
-    return false;
 }
 
 static int run(const struct recorder_config *cfg)
@@ -85,8 +96,8 @@ static int run(const struct recorder_config *cfg)
     char in_id[128], out_id[140], filter[128];
     struct ay_mqtt *in = NULL, *out = NULL;
     struct recorder_pipeline *p = NULL;
-    int code = 1;
     int version = 0;
+    int code = AY_EXIT_FAILURE;
     const char *base = cfg->common.mqtt_client_id && *cfg->common.mqtt_client_id
                            ? cfg->common.mqtt_client_id
                            : cfg->common.mqtt_username;
@@ -107,55 +118,59 @@ static int run(const struct recorder_config *cfg)
     out_o.clean_start = true;
     out_o.session_expiry_s = 0;
     out_o.max_inflight = 1000;
-    out_o.max_buffered = 100000;
     struct recorder_pipeline_opts po = {.batch_max = (size_t)cfg->batch_max,
                                         .queue_max_items = (size_t)cfg->queue_max_items,
                                         .queue_max_bytes = (size_t)cfg->queue_max_mb << 20,
                                         .service_id = in_id,
-                                        .drain_timeout_ms = (int)cfg->drain_timeout_ms,
                                         .database_url = cfg->common.database_url,
                                         .workers = (size_t)cfg->workers,
-                                        .stop = &stop_requested};
+                                        .drain_timeout_ms = (int)cfg->drain_timeout_ms,
+                                        .dead_letter_cap = (int)cfg->dead_letter_cap,
+                                        .stats_interval_ms = (int)cfg->stats_interval_s * 1000};
 
     if (ay_mqtt_new(&out_o, NULL, NULL, &out, err) != AY_OK ||
         recorder_pipeline_new(&po, out, &p, err) != AY_OK ||
         ay_mqtt_new(&in_o, recorder_pipeline_offer, p, &in, err) != AY_OK ||
         ay_mqtt_subscribe(in, filter, 1, err) != AY_OK) {
         ay_log_fatal("cannot start", "err", err[0] ? err : "out of memory", NULL);
-        code = 2;
+        code = AY_EXIT_USAGE;
         goto cleanup;
     }
-    if (!recorder_pipeline_connect(p))
+    if (recorder_pipeline_connect(p, err) != AY_OK) {
+        if (!ay_service_stopping()) {
+            ay_log_fatal("cannot use the database", "err", err, NULL);
+            goto cleanup;
+        }
         goto stopped;
+    }
     if (ay_migrate_version(recorder_pipeline_db(p), &version, err) != AY_OK ||
         version < ay_migrate_latest()) {
         ay_log_fatal("database schema is not up to date: run `ayctl migrate`", "err", err, NULL);
         goto cleanup;
     }
-    /* Receipts first, so nothing taken from the broker waits for them. */
-    if (!connect_mqtt(out, out_id) || !connect_mqtt(in, in_id))
+    if (ay_mqtt_connect_retry(out, err) != AY_OK)
+        goto stopped;
+    check_broker(out);
+    if (recorder_pipeline_start(p, err) != AY_OK) {
+        ay_log_fatal("cannot start the workers", "err", err, NULL);
+        goto cleanup;
+    }
+    if (ay_mqtt_connect_retry(in, err) != AY_OK)
         goto stopped;
     ay_log_info("ready", "client", in_id, "topic", filter, NULL);
-    recorder_pipeline_run(p);
+    while (ay_service_sleep_ms(60000))
+        ;
 stopped:
     ay_log_info("stopping", NULL);
+    recorder_pipeline_begin_stop(p);
     ay_mqtt_disconnect(in, 2000);
-    size_t unstored = recorder_pipeline_drain(p, (int)cfg->drain_timeout_ms);
-    recorder_pipeline_flush_receipts(p);
-    ay_mqtt_disconnect(out, 5000);
-    if (unstored > 0) {
-        char n[24];
-        snprintf(n, sizeof(n), "%zu", unstored);
-        ay_log_error("stopped with unstored messages; their senders will re-send", "count", n,
-                     NULL);
-    } else {
-        code = 0;
-    }
+    size_t unstored = recorder_pipeline_finish(p);
+    code = unstored > 0 ? AY_EXIT_FAILURE : AY_EXIT_OK;
 cleanup:
     ay_mqtt_free(in);
-    recorder_pipeline_free(p);
     ay_mqtt_free(out);
-    if (code == 0)
+    recorder_pipeline_free(p);
+    if (code == AY_EXIT_OK)
         ay_log_info("stopped", NULL);
     return code;
 }
@@ -163,41 +178,12 @@ cleanup:
 int main(int argc, char **argv)
 {
     struct recorder_config cfg;
-    char err[AY_ERRLEN] = "";
-    const char *file = ay_config_env_file();
-    enum ay_level level = AY_LOG_INFO;
-    int code = 2;
+    struct ay_service_def def = service;
 
-    memset(&cfg, 0, sizeof(cfg));
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            file = argv[++i];
-        } else if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: ay-recorder [--config FILE]\n\n"
-                   "Stores every inbound school message exactly once and sends a receipt.\n\n");
-            ay_config_print_help(defs, NDEFS, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--config-reference") == 0) {
-            ay_config_print_markdown(defs, NDEFS, stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "ay-recorder: unknown argument %s (see --help)\n", argv[i]);
-            return 2;
-        }
-    }
-    ay_log_init("recorder", AY_LOG_INFO);
-    if (ay_config_load(defs, NDEFS, file, &cfg, err) != AY_OK ||
-        ay_log_level_parse(cfg.common.log_level, &level) != AY_OK) {
-        ay_log_fatal("invalid configuration", "err", err[0] ? err : "log_level: unknown level",
-                     NULL);
-        goto cleanup;
-    }
-    ay_log_init("recorder", level);
-    ay_config_log(defs, NDEFS, &cfg);
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
-    code = run(&cfg);
-cleanup:
-    ay_config_cleanup(defs, NDEFS, &cfg);
+    def.nsql = recorder_sql_count;
+    int code = ay_service_start(&def, argc, argv, &cfg, NULL);
+    if (code < 0)
+        code = run(&cfg);
+    ay_service_finish(&def, &cfg);
     return code;
 }

@@ -1,29 +1,31 @@
 /*
  * pipeline.h - the recorder's moving parts between the broker and the
- * database: a bounded queue filled by the MQTT callback, a worker loop that
- * stores batches, and the receipts published after each commit.
+ * database, on the shared runtime: a bounded queue (lib/ay_queue) filled by
+ * the MQTT callback, a pool of workers (lib/ay_pool) storing batches in
+ * transactions that retry what is transient (ay_pg_tx), and the outbox
+ * (lib/ay_outbox) that publishes each receipt after its commit.
  *
  * Back-pressure: when the queue is full the MQTT callback waits, Paho stops
  * reading, and the broker holds the rest (at most receive_max in flight to
  * us). Memory is bounded by queue_max_items and queue_max_bytes.
- * Faults: a lost database connection is retried with backoff (100 ms
- * doubling to 5 s) with the same batch; a batch the database refuses is
- * retried item by item, and an item it still refuses becomes a dead letter.
- * Workers: `workers` threads, each with its own database connection, take
- * batches from the one queue and store them concurrently (the unique
- * message_id makes that safe; messages that depend on each other are sent
- * in order by contract, each after the previous one's receipt).
- * Receipts are published by a sender thread of their own: a worker that
- * called Paho while Paho's receive thread waits for queue room (holding
- * Paho's lock) would deadlock; workers hand receipts over without waiting.
- * Threads: recorder_pipeline_offer runs on Paho's receive thread;
- * recorder_pipeline_run runs worker 0 on the caller's thread and starts the
- * others; the rest on the caller's thread.
+ * Faults: a transient database error (deadlock, serialization failure, lock
+ * or statement timeout, lost connection) retries the whole batch; only a
+ * batch PostgreSQL refuses for good is retried message by message, and a
+ * message it still refuses becomes a dead letter. A valid message is never
+ * rejected because of a transient error.
+ * Stop (recorder_pipeline_begin_stop .. _finish): the caller disconnects
+ * from the broker while the workers keep draining (the callback stops
+ * waiting for room once stopping, so the disconnect cannot hang on Paho's
+ * lock), then closes the intake; the workers store what is queued for at
+ * most drain_timeout_ms after the stop began, the outbox sends the
+ * receipts, and one line counts what was stored and what was not (those
+ * senders re-send: they have no receipt).
+ * Threads: recorder_pipeline_offer runs on Paho's receive thread; workers
+ * on their own threads; the rest on the main thread.
  */
 #ifndef RECORDER_PIPELINE_H
 #define RECORDER_PIPELINE_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,40 +39,43 @@ struct recorder_pipeline_opts {
     size_t batch_max;
     size_t queue_max_items;
     size_t queue_max_bytes;
-    const char *service_id;      /* header.deviceId of receipts */
-    const char *database_url;    /* each worker connects with it */
-    size_t workers;              /* storing threads, each with its own connection */
-    int drain_timeout_ms;        /* how long to keep trying the database when stopping */
-    volatile sig_atomic_t *stop; /* set by the signal handler */
+    const char *service_id;   /* header.deviceId of receipts */
+    const char *database_url; /* each worker connects with it */
+    size_t workers;           /* storing threads, each with its own connection */
+    int drain_timeout_ms;     /* on stop, how long to keep storing what is queued */
+    int dead_letter_cap;      /* dead letters kept per device and hour */
+    int stats_interval_ms;    /* how often the stats line is logged */
 };
 
-/* On AY_OK *out is a new pipeline (not yet connected) the caller frees.
- * receipts is borrowed and must outlive it. */
+/* On AY_OK *out is a new pipeline (not connected, no threads) the caller
+ * frees. receipts is borrowed: the outbox publishes through it; free the
+ * client before the pipeline (Paho may report a publish until then). */
 enum ay_err recorder_pipeline_new(const struct recorder_pipeline_opts *o, struct ay_mqtt *receipts,
                                   struct recorder_pipeline **out, char err[AY_ERRLEN]);
 
 /* Connects every worker's database connection, retrying with backoff until
- * it works or *stop is set (then false). */
-bool recorder_pipeline_connect(struct recorder_pipeline *p);
+ * it works or the service stops (AY_ERR_TIMEOUT). */
+enum ay_err recorder_pipeline_connect(struct recorder_pipeline *p, char err[AY_ERRLEN]);
 
-/* Worker 0's connection, for checks before the run (borrowed). */
+/* Worker 0's connection, for checks before the start (borrowed). */
 struct ay_pg *recorder_pipeline_db(struct recorder_pipeline *p);
-void recorder_pipeline_free(struct recorder_pipeline *p); /* NULL is a no-op */
+
+/* Starts the workers (before subscribing: a backlog must find them). */
+enum ay_err recorder_pipeline_start(struct recorder_pipeline *p, char err[AY_ERRLEN]);
 
 /* The MQTT message callback (Paho receive thread): copies the message into
- * the queue, waiting while it is full. arg is the pipeline. */
+ * the queue, waiting while it is full unless the service is stopping. */
 void recorder_pipeline_offer(void *arg, const struct ay_mqtt_msg *m);
 
-/* Stores batches until *stop is set, on `workers` threads. */
-void recorder_pipeline_run(struct recorder_pipeline *p);
+/* The stop began: from now on the drain time runs. */
+void recorder_pipeline_begin_stop(struct recorder_pipeline *p);
 
-/* Publishes the receipts still waiting and stops the sender thread; call
- * after recorder_pipeline_drain, before closing the receipts client. */
-void recorder_pipeline_flush_receipts(struct recorder_pipeline *p);
+/* After the intake's MQTT client disconnected: closes the queue, waits for
+ * the workers (bounded by the drain time), sends the receipts, logs the
+ * final counts. Returns how many messages taken from the broker were not
+ * stored. */
+size_t recorder_pipeline_finish(struct recorder_pipeline *p);
 
-/* After intake has stopped: stores what is still queued, trying for at most
- * timeout_ms while the database is away. Returns how many could not be
- * stored (their senders will re-send, having no receipt). */
-size_t recorder_pipeline_drain(struct recorder_pipeline *p, int timeout_ms);
+void recorder_pipeline_free(struct recorder_pipeline *p); /* NULL is a no-op */
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * recorder.c - decoding, validation, deadline planning and receipts; pure.
- * See recorder.h.
+ * recorder.c - decoding, validation, the batch decision, deadline planning
+ * and receipts; pure (no clock, no I/O). See recorder.h.
  */
 #include "recorder.h"
 
@@ -15,12 +15,15 @@
 #include "anyuan/v1/incident.pb-c.h"
 #include "anyuan/v1/monthly.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
+#include "ay_labels.h"
 #include "ay_schema.h"
 #include "ay_time.h"
 #include "ay_uuid.h"
 
+#define US_PER_MIN (60LL * 1000000LL)
+
 struct recorder_item *recorder_item_new(const char *topic, const void *payload, size_t len,
-                                        int64_t received_us)
+                                        int64_t received_us, bool retained)
 {
     struct recorder_item *it = calloc(1, sizeof(*it));
     if (it == NULL)
@@ -34,6 +37,7 @@ struct recorder_item *recorder_item_new(const char *topic, const void *payload, 
     memcpy(it->payload, payload, len);
     it->len = len;
     it->received_us = received_us;
+    it->retained = retained;
     return it;
 }
 
@@ -56,6 +60,8 @@ void recorder_reject(struct recorder_item *it, const char *fmt, ...)
     va_end(ap);
     it->outcome = RECORDER_REJECTED;
 }
+
+/* ---- decoding ---------------------------------------------------------------- */
 
 /* Every contract message has `Header header = 1`. */
 static const Anyuan__V1__Header *header_of(const ProtobufCMessage *m)
@@ -91,15 +97,15 @@ static bool header_matches_topic(struct recorder_item *it, const Anyuan__V1__Hea
     return true;
 }
 
-static void decode(struct recorder_item *it, int64_t now_us);
-
-void recorder_decode(struct recorder_item *it, int64_t now_us)
-{
-    it->outcome = RECORDER_REJECTED;
-    decode(it, now_us);
-    it->decoded = it->outcome;
-}
-
+/*
+ * Times: a message is checked against the contract with now_us as the
+ * present (ay_schema). An alarm, its cancel or a heartbeat is never refused
+ * for its times (the button's clock may be wrong): a time outside the
+ * contract's window becomes a warning. For every type, a time more than 24 h
+ * in the past is a warning too (told in the receipt, kept in
+ * messages.warning): a late report is real and is stored, and its lateness
+ * is judged against received_us, never against the device's times.
+ */
 static void decode(struct recorder_item *it, int64_t now_us)
 {
     char err[AY_ERRLEN] = "";
@@ -128,19 +134,34 @@ static void decode(struct recorder_item *it, int64_t now_us)
     const Anyuan__V1__Header *h = header_of(it->msg);
     if (h && ay_schema_uuid_is_valid(h->message_id))
         it->msg_id = h->message_id;
+    if (it->retained) {
+        recorder_reject(it,
+                        "%s: published with the retain flag; send it without: a retained message "
+                        "would be replayed to every later subscriber as if it were new",
+                        it->type->name);
+        return;
+    }
     if (ay_schema_validate(it->msg, now_us, err) != AY_OK) {
         char lenient[AY_ERRLEN] = "";
-        /* An alarm is never refused because the button's clock is wrong. */
         if (!it->type->any_clock ||
             ay_schema_validate_flags(it->msg, now_us, AY_SCHEMA_ANY_CLOCK, lenient) != AY_OK) {
             recorder_reject(it, "%s", err);
             return;
         }
         snprintf(it->warning, sizeof(it->warning), "%s", err);
+    } else if (ay_schema_validate_flags(it->msg, now_us, AY_SCHEMA_PAST_24H, err) != AY_OK) {
+        snprintf(it->warning, sizeof(it->warning), "%s", err);
     }
     if (!header_matches_topic(it, h))
         return;
     it->outcome = RECORDER_PENDING;
+}
+
+void recorder_decode(struct recorder_item *it, int64_t now_us)
+{
+    it->outcome = RECORDER_REJECTED;
+    decode(it, now_us);
+    it->decoded = it->outcome;
 }
 
 const char *recorder_incident_ref(const struct recorder_item *it)
@@ -157,14 +178,279 @@ const char *recorder_hazard_ref(const struct recorder_item *it)
     return NULL;
 }
 
-bool recorder_creates_incident(const struct recorder_item *it)
+static bool creates_incident(const struct recorder_item *it)
 {
     return it->msg && it->msg->descriptor == &anyuan__v1__incident_notice__descriptor;
 }
 
-bool recorder_creates_hazard(const struct recorder_item *it)
+static bool creates_hazard(const struct recorder_item *it)
 {
     return it->msg && it->msg->descriptor == &anyuan__v1__hazard_report__descriptor;
+}
+
+/* ---- facts: sorting and lookups ------------------------------------------ */
+
+/* Ids are compared case-insensitively: UUIDs may arrive in upper case and
+ * PostgreSQL returns them in lower case; registry ids are lower case. */
+static int cmp_known(const void *a, const void *b)
+{
+    return strcasecmp(((const struct recorder_known_msg *)a)->msg_id,
+                      ((const struct recorder_known_msg *)b)->msg_id);
+}
+
+static int cmp_device(const void *a, const void *b)
+{
+    return strcmp(((const struct recorder_device *)a)->id, ((const struct recorder_device *)b)->id);
+}
+
+static int cmp_district(const void *a, const void *b)
+{
+    return strcmp(((const struct recorder_district *)a)->id,
+                  ((const struct recorder_district *)b)->id);
+}
+
+static int cmp_subject(const void *a, const void *b)
+{
+    return strcasecmp(((const struct recorder_subject *)a)->id,
+                      ((const struct recorder_subject *)b)->id);
+}
+
+void recorder_facts_sort(struct recorder_facts *f)
+{
+    if (f->nknown > 1)
+        qsort(f->known, f->nknown, sizeof(*f->known), cmp_known);
+    if (f->ndevices > 1)
+        qsort(f->devices, f->ndevices, sizeof(*f->devices), cmp_device);
+    if (f->ndistricts > 1)
+        qsort(f->districts, f->ndistricts, sizeof(*f->districts), cmp_district);
+    if (f->nincidents > 1)
+        qsort(f->incidents, f->nincidents, sizeof(*f->incidents), cmp_subject);
+    if (f->nhazards > 1)
+        qsort(f->hazards, f->nhazards, sizeof(*f->hazards), cmp_subject);
+}
+
+void recorder_facts_cleanup(struct recorder_facts *f)
+{
+    free(f->known);
+    free(f->devices);
+    free(f->districts);
+    free(f->incidents);
+    free(f->hazards);
+    free(f->deadlines);
+    memset(f, 0, sizeof(*f));
+}
+
+static const struct recorder_known_msg *find_known(const struct recorder_facts *f, const char *id)
+{
+    struct recorder_known_msg key;
+    if (f->nknown == 0)
+        return NULL;
+    snprintf(key.msg_id, sizeof(key.msg_id), "%s", id);
+    return bsearch(&key, f->known, f->nknown, sizeof(key), cmp_known);
+}
+
+static const struct recorder_device *find_device(const struct recorder_facts *f, const char *id)
+{
+    struct recorder_device key;
+    if (f->ndevices == 0)
+        return NULL;
+    snprintf(key.id, sizeof(key.id), "%s", id);
+    return bsearch(&key, f->devices, f->ndevices, sizeof(key), cmp_device);
+}
+
+static const struct ay_policy *policy_of(const struct recorder_facts *f, const char *district)
+{
+    static const struct ay_policy fallback = AY_POLICY_DEFAULT;
+    struct recorder_district key;
+    const struct recorder_district *d = NULL;
+
+    snprintf(key.id, sizeof(key.id), "%s", district);
+    if (f->ndistricts > 0)
+        d = bsearch(&key, f->districts, f->ndistricts, sizeof(key), cmp_district);
+    return d ? &d->policy : &fallback;
+}
+
+static const struct recorder_subject *find_subject(const struct recorder_subject *arr, size_t n,
+                                                   const char *id)
+{
+    struct recorder_subject key;
+    if (n == 0)
+        return NULL;
+    snprintf(key.id, sizeof(key.id), "%s", id);
+    return bsearch(&key, arr, n, sizeof(key), cmp_subject);
+}
+
+/* ---- the batch's own ids: a small open-addressing table ------------------ */
+
+struct id_table {
+    struct recorder_item **slot; /* items to be stored, by message id */
+    size_t cap;                  /* a power of two, at least twice the batch */
+};
+
+static size_t id_hash(const char *s)
+{
+    size_t h = 1469598103934665603ULL; /* FNV-1a, case-folded */
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        h = (h ^ c) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static bool id_table_init(struct id_table *t, size_t n)
+{
+    t->cap = 16;
+    while (t->cap < 2 * n)
+        t->cap *= 2;
+    t->slot = calloc(t->cap, sizeof(*t->slot));
+    return t->slot != NULL;
+}
+
+static struct recorder_item *id_table_find(const struct id_table *t, const char *id)
+{
+    for (size_t i = id_hash(id) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        if (t->slot[i] == NULL)
+            return NULL;
+        if (strcasecmp(t->slot[i]->msg_id, id) == 0)
+            return t->slot[i];
+    }
+}
+
+static void id_table_add(struct id_table *t, struct recorder_item *it)
+{
+    size_t i = id_hash(it->msg_id) & (t->cap - 1);
+    while (t->slot[i] != NULL)
+        i = (i + 1) & (t->cap - 1);
+    t->slot[i] = it;
+}
+
+/* ---- the decision ---------------------------------------------------------- */
+
+/* A message id that is already taken: a re-send, or an id reused. */
+static void decide_taken(struct recorder_item *it, const char *device, const char *kind,
+                         const struct recorder_item *copy_of, long long record_id,
+                         int64_t stored_us)
+{
+    if (strcmp(device, it->where.device) == 0 && strcmp(kind, it->type->name) == 0) {
+        it->outcome = RECORDER_DUPLICATE;
+        it->copy_of = copy_of;
+        it->record_id = record_id;
+        it->stored_us = stored_us;
+        return;
+    }
+    if (copy_of != NULL)
+        recorder_reject(it,
+                        "%s.header.messageId: %s is already used by another message of this "
+                        "batch; send this one with a new id",
+                        it->type->name, it->msg_id);
+    else
+        recorder_reject(it,
+                        "%s.header.messageId: %s is already used by another message (%s-%lld); "
+                        "send this one with a new id",
+                        it->type->name, it->msg_id, it->where.district, record_id);
+}
+
+static void check_registry(struct recorder_item *it, const struct recorder_facts *f)
+{
+    const struct recorder_device *d = find_device(f, it->where.device);
+
+    if (d == NULL)
+        recorder_reject(it, "device \"%s\" is not registered", it->where.device);
+    else if (strcmp(d->school, it->where.school) != 0)
+        recorder_reject(it, "device \"%s\" is registered to school \"%s\", not \"%s\"",
+                        it->where.device, d->school, it->where.school);
+    else if (strcmp(d->district, it->where.district) != 0)
+        recorder_reject(it, "school \"%s\" is in district \"%s\", not \"%s\"", it->where.school,
+                        d->district, it->where.district);
+    else if (!d->enabled)
+        recorder_reject(it, "device \"%s\" is disabled", it->where.device);
+}
+
+/* A report needs its incident, an update its hazard, in the same school:
+ * known to the database or created earlier in this batch. */
+static void check_ref(struct recorder_item *it, const struct recorder_facts *f,
+                      const struct id_table *batch)
+{
+    bool incident = recorder_incident_ref(it) != NULL;
+    const char *id = incident ? recorder_incident_ref(it) : recorder_hazard_ref(it);
+    const char *school = NULL;
+
+    if (id == NULL)
+        return;
+    const struct recorder_subject *s = incident ? find_subject(f->incidents, f->nincidents, id)
+                                                : find_subject(f->hazards, f->nhazards, id);
+    if (s != NULL) {
+        school = s->school;
+    } else {
+        const struct recorder_item *e = id_table_find(batch, id);
+        if (e != NULL && (incident ? creates_incident(e) : creates_hazard(e)))
+            school = e->where.school;
+    }
+    const char *field = incident ? "report.incidentId" : "hazard-update.hazardId";
+    const char *what = incident ? "incident" : "hazard";
+    if (school == NULL)
+        recorder_reject(it, "%s: unknown %s %s (send its %s first and wait for the receipt)", field,
+                        what, id, incident ? "notice" : "report");
+    else if (strcmp(school, it->where.school) != 0)
+        recorder_reject(it, "%s: %s %s belongs to another school", field, what, id);
+}
+
+/* A re-send's receipt repeats the deadlines its first storage started that
+ * still run, in case the first receipt was lost. */
+static void add_running(struct recorder_item *it, const struct recorder_facts *f)
+{
+    for (size_t i = 0; i < f->ndeadlines && it->ndeadlines < RECORDER_DEADLINES_MAX; i++) {
+        const struct recorder_open_deadline *o = &f->deadlines[i];
+        if (strcasecmp(o->created_by, it->msg_id) != 0)
+            continue;
+        struct recorder_deadline *d = &it->deadlines[it->ndeadlines++];
+        memset(d, 0, sizeof(*d));
+        d->action = RECORDER_DL_START;
+        d->kind = o->kind;
+        d->subject_kind = o->subject_kind;
+        snprintf(d->subject_id, sizeof(d->subject_id), "%s", o->subject_id);
+        d->due_us = o->due_us;
+    }
+}
+
+void recorder_decide(struct recorder_item **items, size_t n, const struct recorder_facts *f)
+{
+    struct id_table batch = {NULL, 0};
+    bool have_table = id_table_init(&batch, n);
+
+    for (size_t i = 0; i < n; i++) {
+        struct recorder_item *it = items[i];
+        it->outcome = it->decoded;
+        it->ndeadlines = 0;
+        it->copy_of = NULL;
+        it->record_id = 0;
+        it->stored_us = 0;
+        if (it->outcome != RECORDER_PENDING)
+            continue;
+        const struct recorder_known_msg *k = find_known(f, it->msg_id);
+        const struct recorder_item *e = have_table ? id_table_find(&batch, it->msg_id) : NULL;
+        if (k != NULL) {
+            decide_taken(it, k->device, k->kind, NULL, k->record_id, k->stored_us);
+            if (it->outcome == RECORDER_DUPLICATE)
+                add_running(it, f);
+            continue;
+        }
+        if (e != NULL) {
+            decide_taken(it, e->where.device, e->type->name, e, 0, 0);
+            continue;
+        }
+        check_registry(it, f);
+        if (it->outcome == RECORDER_PENDING && have_table)
+            check_ref(it, f, &batch);
+        if (it->outcome != RECORDER_PENDING)
+            continue;
+        recorder_plan_deadlines(it, policy_of(f, it->where.district), f);
+        if (have_table)
+            id_table_add(&batch, it);
+    }
+    free(batch.slot);
 }
 
 /* ---- deadlines ----------------------------------------------------------- */
@@ -180,11 +466,25 @@ static void add_dl(struct recorder_item *it, enum recorder_dl_action action, int
     if (it->ndeadlines >= RECORDER_DEADLINES_MAX)
         return;
     struct recorder_deadline *d = &it->deadlines[it->ndeadlines++];
+    memset(d, 0, sizeof(*d));
     d->action = action;
     d->kind = kind;
     d->subject_kind = subject_kind;
     snprintf(d->subject_id, sizeof(d->subject_id), "%s", subject);
     d->due_us = due_us;
+    /* Met now: late by how much the backbone's reception is after due. */
+    if ((action == RECORDER_DL_MET || action == RECORDER_DL_MEET) && due_us > 0 &&
+        it->received_us > due_us)
+        d->late_us = it->received_us - due_us;
+}
+
+/* The due time of an open deadline the database reported, or 0. */
+static int64_t open_due(const struct recorder_facts *f, int kind, const char *subject)
+{
+    for (size_t i = 0; f != NULL && i < f->ndeadlines; i++)
+        if (f->deadlines[i].kind == kind && strcasecmp(f->deadlines[i].subject_id, subject) == 0)
+            return f->deadlines[i].due_us;
+    return 0;
 }
 
 static void plan_notice(struct recorder_item *it, const struct ay_policy *p)
@@ -200,18 +500,22 @@ static void plan_notice(struct recorder_item *it, const struct ay_policy *p)
            ay_deadline_written_report_us(p, start));
 }
 
-static void plan_report(struct recorder_item *it)
+static void plan_report(struct recorder_item *it, const struct recorder_facts *f)
 {
     const Anyuan__V1__IncidentReport *r = (const Anyuan__V1__IncidentReport *)it->msg;
+    const int written = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT;
+    const int final = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_FINAL_REPORT;
+    const int subj = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT;
+
     /* Any written report, final ones included, meets the written deadline. */
-    add_dl(it, RECORDER_DL_MEET, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT,
-           ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT, r->incident_id, 0);
+    add_dl(it, RECORDER_DL_MEET, written, subj, r->incident_id,
+           open_due(f, written, r->incident_id));
     if (r->kind == ANYUAN__V1__REPORT_KIND__REPORT_KIND_FINAL)
-        add_dl(it, RECORDER_DL_MEET, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_FINAL_REPORT,
-               ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT, r->incident_id, 0);
+        add_dl(it, RECORDER_DL_MEET, final, subj, r->incident_id,
+               open_due(f, final, r->incident_id));
 }
 
-static void plan_hazard_update(struct recorder_item *it)
+static void plan_hazard_update(struct recorder_item *it, const struct recorder_facts *f)
 {
     const Anyuan__V1__HazardUpdate *u = (const Anyuan__V1__HazardUpdate *)it->msg;
     const int kind = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_HAZARD_RECTIFICATION;
@@ -221,7 +525,7 @@ static void plan_hazard_update(struct recorder_item *it)
     case ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_RECTIFIED:
     case ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_VERIFIED:
     case ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_CLOSED:
-        add_dl(it, RECORDER_DL_MEET, kind, subj, u->hazard_id, 0);
+        add_dl(it, RECORDER_DL_MEET, kind, subj, u->hazard_id, open_due(f, kind, u->hazard_id));
         break;
     case ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_REOPENED:
         add_dl(it, RECORDER_DL_REOPEN, kind, subj, u->hazard_id, ts_us(u->new_deadline));
@@ -233,7 +537,8 @@ static void plan_hazard_update(struct recorder_item *it)
     }
 }
 
-void recorder_plan_deadlines(struct recorder_item *it, const struct ay_policy *p)
+void recorder_plan_deadlines(struct recorder_item *it, const struct ay_policy *p,
+                             const struct recorder_facts *f)
 {
     const ProtobufCMessageDescriptor *d = it->msg ? it->msg->descriptor : NULL;
 
@@ -241,14 +546,14 @@ void recorder_plan_deadlines(struct recorder_item *it, const struct ay_policy *p
     if (d == &anyuan__v1__incident_notice__descriptor) {
         plan_notice(it, p);
     } else if (d == &anyuan__v1__incident_report__descriptor) {
-        plan_report(it);
+        plan_report(it, f);
     } else if (d == &anyuan__v1__hazard_report__descriptor) {
         const Anyuan__V1__HazardReport *h = (const Anyuan__V1__HazardReport *)it->msg;
         add_dl(it, RECORDER_DL_START, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_HAZARD_RECTIFICATION,
                ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_HAZARD, it->msg_id,
                ts_us(h->rectification_deadline));
     } else if (d == &anyuan__v1__hazard_update__descriptor) {
-        plan_hazard_update(it);
+        plan_hazard_update(it, f);
     } else if (d == &anyuan__v1__monthly_report__descriptor) {
         const Anyuan__V1__MonthlyReport *m = (const Anyuan__V1__MonthlyReport *)it->msg;
         int64_t due = 0;
@@ -270,7 +575,66 @@ static Anyuan__V1__Timestamp *new_ts(int64_t us)
     return t;
 }
 
-/* Frees what receipt_build allocated (the strings are borrowed). */
+/* Appends printf text to buf (at *len, capacity cap), "; "-separated. */
+static void note(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void note(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    if (*len >= cap)
+        return;
+    if (*len > 0) {
+        int n = snprintf(buf + *len, cap - *len, "; ");
+        *len = n > 0 && (size_t)n < cap - *len ? *len + (size_t)n : cap;
+        if (*len >= cap)
+            return;
+    }
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    *len = n > 0 && (size_t)n < cap - *len ? *len + (size_t)n : cap;
+}
+
+static const char *when_text(int64_t us, char buf[AY_TIME_RFC3339_MAX])
+{
+    int64_t s;
+    int32_t ns;
+    ay_time_from_us(us - us % 1000000, &s, &ns);
+    if (ay_time_format_rfc3339(s, ns, buf, AY_TIME_RFC3339_MAX) == 0)
+        snprintf(buf, AY_TIME_RFC3339_MAX, "?");
+    return buf;
+}
+
+void recorder_receipt_note(const struct recorder_item *it, char *buf, size_t cap)
+{
+    char when[AY_TIME_RFC3339_MAX];
+    size_t len = 0;
+
+    if (cap == 0)
+        return;
+    buf[0] = '\0';
+    if (it->warning[0]) {
+        if (it->type && it->type->any_clock)
+            note(buf, cap, &len, "stored, but check the device clock: %s", it->warning);
+        else
+            note(buf, cap, &len, "stored with a warning: %s", it->warning);
+    }
+    for (int i = 0; i < it->ndeadlines; i++) {
+        const struct recorder_deadline *d = &it->deadlines[i];
+        const char *what = ay_label(&anyuan__v1__deadline_kind__descriptor, d->kind, AY_LANG_EN);
+        if (d->late_us > 0)
+            note(buf, cap, &len, "late: %s was due %s, received %lld min after", what ? what : "?",
+                 when_text(d->due_us, when),
+                 (long long)((d->late_us + US_PER_MIN - 1) / US_PER_MIN));
+        else if (d->action == RECORDER_DL_START && d->due_us > 0 && d->due_us <= it->received_us &&
+                 it->outcome == RECORDER_STORED)
+            note(buf, cap, &len, "overdue: %s was due %s", what ? what : "?",
+                 when_text(d->due_us, when));
+    }
+}
+
+/* Frees what receipt_pack allocated (the strings are borrowed). */
 static void receipt_cleanup(Anyuan__V1__Receipt *r, Anyuan__V1__Header *h)
 {
     free(h->sent_at);
@@ -290,7 +654,7 @@ enum ay_err recorder_receipt_pack(const struct recorder_item *it, const char *se
     Anyuan__V1__Header h = ANYUAN__V1__HEADER__INIT;
     char id[AY_UUID_STRLEN];
     char reference[64] = "";
-    char warning[AY_ERRLEN + 48];
+    char reason[AY_ERRLEN * 2];
     enum ay_err rc = AY_ERR_NOMEM;
     uint8_t *out = NULL;
 
@@ -313,11 +677,9 @@ enum ay_err recorder_receipt_pack(const struct recorder_item *it, const char *se
         r.stored_at = new_ts(it->stored_us);
         snprintf(reference, sizeof(reference), "%s-%lld", it->where.district, it->record_id);
         r.reference = reference;
-        if (it->warning[0]) {
-            snprintf(warning, sizeof(warning), "stored, but check the device clock: %s",
-                     it->warning);
-            r.reason = warning;
-        }
+        recorder_receipt_note(it, reason, sizeof(reason));
+        if (reason[0])
+            r.reason = reason;
     } else {
         r.status = ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED;
         r.reason = (char *)it->reason;

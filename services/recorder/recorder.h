@@ -1,17 +1,20 @@
 /*
  * recorder.h - the recorder's decisions, free of I/O: what a message from the
- * broker is, whether it is acceptable, which deadlines it starts or meets,
- * and what receipt its sender gets.
+ * broker is, whether it is acceptable given what the database knows, which
+ * deadlines it starts or meets, and what receipt its sender gets.
  *
  * Enforces (shared/domain.md): rule 2 (deadlines of notices and written
- * reports, per district policy), rule 3 (a hazard's rectification deadline),
- * rule 4 (monthly report due date), rule 7 (everything leaves a trace: a bad
+ * reports, per district policy, lateness judged against when the backbone
+ * received the message), rule 3 (a hazard's rectification deadline), rule 4
+ * (monthly report due date), rule 7 (everything leaves a trace: a refused
  * message is kept as a dead letter with its reason, never dropped).
  *
- * Lifecycle of an item: recorder_item_new (copy of what arrived) ->
- * recorder_decode (PENDING or REJECTED) -> store.c decides STORED, DUPLICATE
- * or REJECTED inside a transaction -> recorder_receipt_pack after commit ->
- * recorder_item_free.
+ * Lifecycle of a batch: recorder_item_new (a copy of what arrived) ->
+ * recorder_decode (PENDING or REJECTED; no database) -> store.c loads the
+ * facts the batch needs (struct recorder_facts) -> recorder_decide (pure:
+ * PENDING to be stored, DUPLICATE or REJECTED; deadlines planned) ->
+ * store.c writes and marks what it inserted STORED -> recorder_receipt_pack
+ * after the commit -> recorder_item_free.
  */
 #ifndef RECORDER_H
 #define RECORDER_H
@@ -26,9 +29,10 @@
 #include "ay_err.h"
 #include "ay_msgtype.h"
 #include "ay_topic.h"
+#include "ay_uuid.h"
 
 enum recorder_outcome {
-    RECORDER_PENDING,   /* decoded and valid so far; the store decides */
+    RECORDER_PENDING,   /* valid so far; the next step decides */
     RECORDER_STORED,    /* committed now */
     RECORDER_DUPLICATE, /* committed earlier under the same message id */
     RECORDER_REJECTED,  /* kept as a dead letter; reason says why */
@@ -38,7 +42,7 @@ enum recorder_outcome {
 enum recorder_dl_action {
     RECORDER_DL_START,  /* a new pending deadline */
     RECORDER_DL_MET,    /* a new deadline, met by this very message */
-    RECORDER_DL_MEET,   /* meets an existing pending deadline */
+    RECORDER_DL_MEET,   /* meets an existing pending (or missed) deadline */
     RECORDER_DL_MOVE,   /* moves an existing pending deadline to due_us */
     RECORDER_DL_REOPEN, /* makes a met deadline pending again (due_us if > 0) */
 };
@@ -47,8 +51,9 @@ struct recorder_deadline {
     enum recorder_dl_action action;
     int kind;         /* Anyuan__V1__DeadlineKind */
     int subject_kind; /* Anyuan__V1__SubjectKind */
-    char subject_id[40];
-    int64_t due_us;
+    char subject_id[AY_UUID_STRLEN];
+    int64_t due_us;  /* 0: unknown (a MEET of a deadline the database did not report) */
+    int64_t late_us; /* met after due_us by this much (received time); 0 if in time */
 };
 
 #define RECORDER_DEADLINES_MAX 4
@@ -59,33 +64,37 @@ struct recorder_item {
     uint8_t *payload;
     size_t len;
     int64_t received_us;
+    bool retained; /* published with the retain flag */
     /* Set by recorder_decode. */
     bool topic_ok;
     struct ay_topic where;
     const struct ay_msgtype *type;
-    ProtobufCMessage *msg; /* owned; NULL if it could not be decoded */
-    const char *msg_id;    /* borrowed from msg's header; NULL if unknown */
-    /* Outcome, set by recorder_decode and the store. */
+    ProtobufCMessage *msg;         /* owned; NULL if it could not be decoded */
+    const char *msg_id;            /* borrowed from msg's header; NULL if unknown */
     enum recorder_outcome decoded; /* what recorder_decode found (kept across retries) */
+    /* Set by recorder_decide and the store; reset before every attempt. */
     enum recorder_outcome outcome;
     char reason[AY_ERRLEN];
-    /* Accepted despite this (a device clock problem, see ay_msgtype any_clock);
-     * "" if none. Stored with the message and told in the receipt. */
+    /* Accepted despite this (a device clock problem, see ay_schema); "" if
+     * none. Stored with the message and told in the receipt. */
     char warning[AY_ERRLEN];
     long long record_id; /* messages.id when stored or duplicate */
     int64_t stored_us;
+    /* A later copy of an id stored by this batch: the item it repeats. */
+    const struct recorder_item *copy_of;
     struct recorder_deadline deadlines[RECORDER_DEADLINES_MAX];
     int ndeadlines;
 };
 
 /* Copies topic and payload. NULL when out of memory. Free with recorder_item_free. */
 struct recorder_item *recorder_item_new(const char *topic, const void *payload, size_t len,
-                                        int64_t received_us);
+                                        int64_t received_us, bool retained);
 void recorder_item_free(struct recorder_item *it); /* NULL is a no-op */
 
-/* Decodes and validates: topic in the tree, a known inbound type, a valid
- * protobuf, the contract's rules (ay_schema), and a header that names the
- * same district, school and device as the topic. */
+/* Decodes and validates: not retained, topic in the tree, a known inbound
+ * type, a valid protobuf, the contract's rules (ay_schema), and a header
+ * that names the same district, school and device as the topic. Times far
+ * from now_us are a warning for every type (see recorder.c). */
 void recorder_decode(struct recorder_item *it, int64_t now_us);
 
 /* Marks the item rejected with a reason (printf-style). */
@@ -96,12 +105,77 @@ void recorder_reject(struct recorder_item *it, const char *fmt, ...)
  * incident or a HazardUpdate's hazard; NULL for other types. Borrowed. */
 const char *recorder_incident_ref(const struct recorder_item *it);
 const char *recorder_hazard_ref(const struct recorder_item *it);
-/* The incident or hazard a message creates (its own id), or NULL. */
-bool recorder_creates_incident(const struct recorder_item *it);
-bool recorder_creates_hazard(const struct recorder_item *it);
+
+/* ---- facts: what the database knows about a batch (loaded by store.c) ---- */
+
+struct recorder_known_msg { /* a message id already stored */
+    char msg_id[AY_UUID_STRLEN];
+    long long record_id;
+    int64_t stored_us;
+    char device[AY_ID_MAX];
+    char kind[24];
+};
+
+struct recorder_device {
+    char id[AY_ID_MAX];
+    char school[AY_ID_MAX];
+    char district[AY_ID_MAX];
+    bool enabled;
+};
+
+struct recorder_district {
+    char id[AY_ID_MAX];
+    struct ay_policy policy;
+};
+
+struct recorder_subject { /* an incident or a hazard */
+    char id[AY_UUID_STRLEN];
+    char school[AY_ID_MAX];
+};
+
+struct recorder_open_deadline { /* pending or missed */
+    char created_by[AY_UUID_STRLEN];
+    int kind;
+    int subject_kind;
+    char subject_id[AY_UUID_STRLEN];
+    int64_t due_us;
+};
+
+struct recorder_facts {
+    struct recorder_known_msg *known;
+    size_t nknown;
+    struct recorder_device *devices;
+    size_t ndevices;
+    struct recorder_district *districts;
+    size_t ndistricts;
+    struct recorder_subject *incidents;
+    size_t nincidents;
+    struct recorder_subject *hazards;
+    size_t nhazards;
+    struct recorder_open_deadline *deadlines;
+    size_t ndeadlines;
+};
+
+/* Sorts the arrays by their ids so that lookups are binary searches. */
+void recorder_facts_sort(struct recorder_facts *f);
+/* Frees the arrays (the struct itself is the caller's). */
+void recorder_facts_cleanup(struct recorder_facts *f);
+
+/*
+ * The decision for items[0..n) (PENDING after decode), in order:
+ * an id already stored is a DUPLICATE (same device, same type: a re-send;
+ * the first storage stands) or REJECTED (reused); an id repeated within the
+ * batch likewise (copy_of names the first); the device must be registered,
+ * enabled and belong to the topic's school and district; a report's
+ * incident and an update's hazard must exist in the same school (or be
+ * created earlier in the batch); then the deadlines are planned under the
+ * district's policy. What stays PENDING is to be stored.
+ */
+void recorder_decide(struct recorder_item **items, size_t n, const struct recorder_facts *f);
 
 /* Fills it->deadlines for a message about to be stored, under policy p. */
-void recorder_plan_deadlines(struct recorder_item *it, const struct ay_policy *p);
+void recorder_plan_deadlines(struct recorder_item *it, const struct ay_policy *p,
+                             const struct recorder_facts *f);
 
 /*
  * Builds the receipt for an item whose outcome is final. On AY_OK *buf is a
@@ -112,5 +186,9 @@ void recorder_plan_deadlines(struct recorder_item *it, const struct ay_policy *p
 enum ay_err recorder_receipt_pack(const struct recorder_item *it, const char *service_id,
                                   int64_t now_us, uint8_t **buf, size_t *len,
                                   char topic[AY_TOPIC_MAX]);
+
+/* The reason text of a STORED/DUPLICATE receipt: clock warnings and
+ * lateness, "" if none. Writes at most cap bytes. */
+void recorder_receipt_note(const struct recorder_item *it, char *buf, size_t cap);
 
 #endif

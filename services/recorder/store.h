@@ -1,14 +1,19 @@
 /*
- * store.h - the recorder's SQL, through lib/ay_pg only.
+ * store.h - the recorder's SQL (the files in services/recorder/sql, embedded by
+ * the build as recorder_sql), through lib/ay_pg only.
  *
- * One call stores a batch in ONE transaction: registry and reference checks,
- * the raw message log (ON CONFLICT on message_id: a duplicate changes
- * nothing), the domain tables, the deadlines the messages start or meet, and
- * the dead letters. Whatever creates an obligation commits with the message
- * that caused it.
- * Tables written: messages, dead_letters, alarms, alarm_cancels, incidents,
- * incident_reports, hazards, hazard_events, monthly_reports, device_status,
- * deadlines. Read: devices, schools, districts.
+ * One batch is one transaction (run by ay_pg_tx, which retries what
+ * PostgreSQL calls transient): read what the decision needs (messages
+ * already stored, devices, districts' policies, referenced incidents and
+ * hazards, open deadlines) into struct recorder_facts; decide
+ * (recorder_decide, pure); write the raw log (ON CONFLICT on message_id), the
+ * domain tables, the deadlines the messages start or meet, and the dead
+ * letters. Whatever creates an obligation commits with the message that
+ * caused it.
+ * Tables written: messages, dead_letters, dead_letter_overflow, alarms,
+ * alarm_cancels, incidents, incident_reports, hazards, hazard_events,
+ * monthly_reports, device_status, deadlines. Read: devices, schools,
+ * districts, incidents, hazards, deadlines.
  */
 #ifndef RECORDER_STORE_H
 #define RECORDER_STORE_H
@@ -16,26 +21,29 @@
 #include <stddef.h>
 
 #include "ay_err.h"
+#include "ay_pg.h"
 #include "recorder.h"
 
-struct ay_pg;
+extern const struct ay_pg_stmt recorder_sql[];
+extern const size_t recorder_sql_count;
 
-/* Registers the prepared statements (re-prepared on reconnect by ay_pg). */
-enum ay_err recorder_store_prepare(struct ay_pg *db, char err[AY_ERRLEN]);
+struct recorder_batch {
+    struct recorder_item **items;
+    size_t n;
+    int dead_letter_cap; /* per device and hour */
+};
 
 /*
- * Stores items[0..n) and sets each item's final outcome. On AY_OK everything
- * is committed. On error nothing is (rolled back) and the items are as
- * before: AY_ERR_IO means the connection failed (reconnect, retry the batch);
- * AY_ERR_DB means the server refused something (retry the items one by one
- * to find the one it refuses).
+ * The body of one batch's transaction (an ay_pg_tx_fn; arg is a struct
+ * recorder_batch): sets every item's final outcome. Starts from the items'
+ * decoded state every time, so ay_pg_tx may run it again. On an error the
+ * caller's transaction is rolled back and the outcomes are meaningless.
  */
-enum ay_err recorder_store_batch(struct ay_pg *db, struct recorder_item **items, size_t n,
-                                 char err[AY_ERRLEN]);
+enum ay_err recorder_store_batch(struct ay_pg *db, void *arg, char err[AY_ERRLEN]);
 
-/* Stores one item as a dead letter with reason (its own transaction); used
- * when the database refuses an item that passed validation. */
-enum ay_err recorder_store_dead_letter(struct ay_pg *db, struct recorder_item *it,
-                                       char err[AY_ERRLEN]);
+/* The body of a transaction storing items as dead letters only (arg is a
+ * struct recorder_batch whose items are all REJECTED): used when the
+ * database refuses an item that passed validation. */
+enum ay_err recorder_store_dead_letters(struct ay_pg *db, void *arg, char err[AY_ERRLEN]);
 
 #endif

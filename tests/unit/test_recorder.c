@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,8 @@ static struct recorder_item *item_of(const char *type, const char *topic, const 
     size_t len = protobuf_c_message_get_packed_size(m);
     uint8_t *buf = malloc(len);
     protobuf_c_message_pack(m, buf);
-    struct recorder_item *it = recorder_item_new(topic, buf, len, at("2026-11-01T02:00:01Z"));
+    struct recorder_item *it =
+        recorder_item_new(topic, buf, len, at("2026-11-01T02:00:01Z"), false);
     free(buf);
     protobuf_c_message_free_unpacked(m, NULL);
     return it;
@@ -65,7 +67,7 @@ static void test_recorder_accepts_a_valid_alarm_on_its_own_topic(void **state)
 static void test_recorder_rejects_garbage_naming_the_type(void **state)
 {
     (void)state;
-    struct recorder_item *it = recorder_item_new(TOPIC "alarm", "\xff\xff\xff", 3, 0);
+    struct recorder_item *it = recorder_item_new(TOPIC "alarm", "\xff\xff\xff", 3, 0, false);
     recorder_decode(it, at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_REJECTED);
     assert_non_null(strstr(it->reason, "not a valid anyuan.v1.Alarm protobuf message"));
@@ -114,7 +116,7 @@ static void test_recorder_notice_starts_written_report_deadline(void **state)
                 "{\"name\":\"n\",\"phone\":\"110\"}}");
     recorder_decode(it, at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_PENDING);
-    recorder_plan_deadlines(it, &p);
+    recorder_plan_deadlines(it, &p, NULL);
     assert_int_equal(it->ndeadlines, 2);
     assert_int_equal(it->deadlines[0].action, RECORDER_DL_MET);
     assert_int_equal(it->deadlines[0].kind, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_VERBAL_NOTICE);
@@ -139,7 +141,7 @@ static void test_recorder_receipt_lists_running_deadlines(void **state)
     size_t len = 0;
 
     recorder_decode(it, at("2026-11-01T02:00:02Z"));
-    recorder_plan_deadlines(it, &p);
+    recorder_plan_deadlines(it, &p, NULL);
     it->outcome = RECORDER_STORED;
     it->record_id = 42;
     it->stored_us = at("2026-11-01T02:00:03Z");
@@ -163,7 +165,7 @@ static void test_recorder_receipt_lists_running_deadlines(void **state)
 static void test_recorder_rejected_receipt_carries_the_reason(void **state)
 {
     (void)state;
-    struct recorder_item *it = recorder_item_new(TOPIC "alarm", "junk", 4, 0);
+    struct recorder_item *it = recorder_item_new(TOPIC "alarm", "junk", 4, 0, false);
     char topic[AY_TOPIC_MAX];
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -181,7 +183,7 @@ static void test_recorder_rejected_receipt_carries_the_reason(void **state)
 static void test_recorder_no_receipt_without_a_device_topic(void **state)
 {
     (void)state;
-    struct recorder_item *it = recorder_item_new("ay/v1/x", "junk", 4, 0);
+    struct recorder_item *it = recorder_item_new("ay/v1/x", "junk", 4, 0, false);
     char topic[AY_TOPIC_MAX];
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -224,6 +226,222 @@ static void test_recorder_report_with_a_wrong_clock_is_rejected(void **state)
     recorder_item_free(it);
 }
 
+/* ---- the batch decision -------------------------------------------------- */
+
+#define ID1 "7d9e2f1a-3b4c-4d5e-8f60-718293a4b5c6"
+#define ID2 "11111111-2222-4333-8444-555555555555"
+#define NOTICE_BODY                                                                                \
+    ",\"category\":\"INCIDENT_CATEGORY_DROWNING\",\"severity\":\"SEVERITY_II\",\"occurredAt\":"    \
+    "\"2026-11-01T01:00:00Z\",\"place\":\"river\",\"summary\":\"s\",\"reporter\":{\"name\":"       \
+    "\"n\",\"phone\":\"110\"}}"
+
+static struct recorder_device registered[] = {
+    {"btn-1", "sch-0102", "d01", true},
+    {"btn-off", "sch-0102", "d01", false},
+    {"btn-9", "sch-0999", "d01", true},
+};
+
+/* Facts with the devices above and whatever the test adds. */
+static struct recorder_facts facts_with(struct recorder_known_msg *known, size_t nknown,
+                                        struct recorder_subject *inc, size_t ninc)
+{
+    struct recorder_facts f;
+    memset(&f, 0, sizeof(f));
+    f.devices = registered;
+    f.ndevices = sizeof(registered) / sizeof(registered[0]);
+    f.known = known;
+    f.nknown = nknown;
+    f.incidents = inc;
+    f.nincidents = ninc;
+    return f;
+}
+
+static struct recorder_item *decoded(const char *type, const char *topic, const char *json)
+{
+    struct recorder_item *it = item_of(type, topic, json);
+    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    assert_int_equal(it->outcome, RECORDER_PENDING);
+    return it;
+}
+
+static void test_recorder_decide_keeps_a_registered_device_message_to_store(void **state)
+{
+    (void)state;
+    struct recorder_facts f = facts_with(NULL, 0, NULL, 0);
+    struct recorder_item *it = decoded("alarm", TOPIC "alarm", ALARM);
+    recorder_decide(&it, 1, &f);
+    assert_int_equal(it->outcome, RECORDER_PENDING);
+    recorder_item_free(it);
+}
+
+static void test_recorder_decide_rejects_unknown_disabled_and_misplaced_devices(void **state)
+{
+    (void)state;
+    struct recorder_facts f = facts_with(NULL, 0, NULL, 0);
+    struct recorder_facts none;
+    memset(&none, 0, sizeof(none));
+    struct recorder_item *it = decoded("alarm", TOPIC "alarm", ALARM);
+
+    recorder_decide(&it, 1, &none);
+    assert_int_equal(it->outcome, RECORDER_REJECTED);
+    assert_string_equal(it->reason, "device \"btn-1\" is not registered");
+    registered[0].enabled = false;
+    recorder_decide(&it, 1, &f);
+    registered[0].enabled = true;
+    assert_string_equal(it->reason, "device \"btn-1\" is disabled");
+    snprintf(registered[0].school, sizeof(registered[0].school), "sch-0999");
+    recorder_decide(&it, 1, &f);
+    snprintf(registered[0].school, sizeof(registered[0].school), "sch-0102");
+    assert_string_equal(it->reason,
+                        "device \"btn-1\" is registered to school \"sch-0999\", not \"sch-0102\"");
+    recorder_item_free(it);
+}
+
+static void test_recorder_decide_a_resend_is_a_duplicate_of_the_first_storage(void **state)
+{
+    (void)state;
+    struct recorder_known_msg k = {ID1, 77, 1000, "btn-1", "alarm"};
+    struct recorder_facts f = facts_with(&k, 1, NULL, 0);
+    struct recorder_item *it = decoded("alarm", TOPIC "alarm", ALARM);
+
+    recorder_decide(&it, 1, &f);
+    assert_int_equal(it->outcome, RECORDER_DUPLICATE);
+    assert_int_equal(it->record_id, 77);
+    /* The same id from another device, or for another type, is refused. */
+    snprintf(k.device, sizeof(k.device), "btn-2");
+    recorder_decide(&it, 1, &f);
+    assert_int_equal(it->outcome, RECORDER_REJECTED);
+    assert_non_null(strstr(it->reason, "alarm.header.messageId: " ID1 " is already used by"));
+    recorder_item_free(it);
+}
+
+static void test_recorder_decide_an_id_twice_in_a_batch_is_stored_once(void **state)
+{
+    (void)state;
+    struct recorder_facts f = facts_with(NULL, 0, NULL, 0);
+    struct recorder_item *items[3] = {
+        decoded("alarm", TOPIC "alarm", ALARM),
+        decoded("alarm", TOPIC "alarm", ALARM),
+        decoded("notice", TOPIC "notice", "{" HEADER NOTICE_BODY),
+    };
+
+    recorder_decide(items, 3, &f);
+    assert_int_equal(items[0]->outcome, RECORDER_PENDING);
+    assert_int_equal(items[1]->outcome, RECORDER_DUPLICATE);
+    assert_ptr_equal(items[1]->copy_of, items[0]);
+    assert_int_equal(items[2]->outcome, RECORDER_REJECTED);
+    assert_non_null(strstr(items[2]->reason, "already used by another message of this batch"));
+    for (int i = 0; i < 3; i++)
+        recorder_item_free(items[i]);
+}
+
+static void test_recorder_decide_a_report_needs_its_incident_in_the_same_school(void **state)
+{
+    (void)state;
+    struct recorder_subject inc = {ID2, "sch-0999"};
+    struct recorder_facts f = facts_with(NULL, 0, &inc, 1);
+    const char *report =
+        "{" HEADER ",\"incidentId\":\"" ID2 "\",\"kind\":\"REPORT_KIND_INITIAL_WRITTEN\","
+        "\"body\":\"b\",\"reporter\":{\"name\":\"n\"},\"signedBy\":{\"name\":\"m\"}}";
+    struct recorder_item *it = decoded("report", TOPIC "report", report);
+
+    recorder_decide(&it, 1, &f);
+    assert_string_equal(it->reason,
+                        "report.incidentId: incident " ID2 " belongs to another school");
+    f.nincidents = 0;
+    recorder_decide(&it, 1, &f);
+    assert_non_null(strstr(it->reason, "unknown incident " ID2 " (send its notice first"));
+    snprintf(inc.school, sizeof(inc.school), "sch-0102");
+    f.nincidents = 1;
+    recorder_decide(&it, 1, &f);
+    assert_int_equal(it->outcome, RECORDER_PENDING);
+    assert_int_equal(it->deadlines[0].action, RECORDER_DL_MEET);
+    recorder_item_free(it);
+}
+
+static void test_recorder_decide_uses_the_district_policy(void **state)
+{
+    (void)state;
+    struct recorder_district d = {"d01", {30, 120, 5}};
+    struct recorder_facts f = facts_with(NULL, 0, NULL, 0);
+    f.districts = &d;
+    f.ndistricts = 1;
+    struct recorder_item *it = decoded("notice", TOPIC "notice", "{" HEADER NOTICE_BODY);
+
+    recorder_decide(&it, 1, &f);
+    assert_int_equal(it->deadlines[1].kind,
+                     ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT);
+    assert_true(it->deadlines[1].due_us == at("2026-11-01T03:00:00Z")); /* 2 h variant */
+    recorder_item_free(it);
+}
+
+static void test_recorder_a_late_notice_is_met_late_and_says_so(void **state)
+{
+    (void)state;
+    struct recorder_facts f = facts_with(NULL, 0, NULL, 0);
+    const char *old = "{" HEADER ",\"category\":\"INCIDENT_CATEGORY_DROWNING\",\"severity\":"
+                      "\"SEVERITY_II\",\"occurredAt\":\"2025-11-01T01:00:00Z\",\"place\":\"r\","
+                      "\"summary\":\"s\",\"reporter\":{\"name\":\"n\",\"phone\":\"110\"}}";
+    struct recorder_item *it = decoded("notice", TOPIC "notice", old);
+    char note[512];
+
+    assert_non_null(strstr(it->warning, "notice.occurredAt: 2025-11-01T01:00:00Z is more than "
+                                        "24 h in the past"));
+    recorder_decide(&it, 1, &f);
+    assert_int_equal(it->deadlines[0].action, RECORDER_DL_MET);
+    /* Late against when the backbone received it (02:00:01), not sentAt. */
+    assert_true(it->deadlines[0].late_us ==
+                at("2026-11-01T02:00:01Z") - at("2025-11-01T01:30:00Z"));
+    it->outcome = RECORDER_STORED;
+    recorder_receipt_note(it, note, sizeof(note));
+    assert_non_null(strstr(note, "late: Verbal notice was due 2025-11-01T01:30:00Z, received "
+                                 "525631 min after"));
+    assert_non_null(strstr(note, "overdue: Written report was due 2025-11-01T02:00:00Z"));
+    recorder_item_free(it);
+}
+
+static void test_recorder_a_report_after_its_due_time_is_met_late(void **state)
+{
+    (void)state;
+    struct recorder_subject inc = {ID2, "sch-0102"};
+    struct recorder_open_deadline dl = {ID2,
+                                        ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT,
+                                        ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT, ID2, 0};
+    struct recorder_facts f = facts_with(NULL, 0, &inc, 1);
+    f.deadlines = &dl;
+    f.ndeadlines = 1;
+    dl.due_us = at("2026-11-01T01:00:01Z");
+    const char *report =
+        "{" HEADER ",\"incidentId\":\"" ID2 "\",\"kind\":\"REPORT_KIND_INITIAL_WRITTEN\","
+        "\"body\":\"b\",\"reporter\":{\"name\":\"n\"},\"signedBy\":{\"name\":\"m\"}}";
+    struct recorder_item *it = decoded("report", TOPIC "report", report);
+
+    recorder_decide(&it, 1, &f);
+    assert_true(it->deadlines[0].late_us == 3600LL * 1000000);
+    recorder_item_free(it);
+}
+
+static void test_recorder_rejects_a_retained_message(void **state)
+{
+    (void)state;
+    struct recorder_item *it = item_of("alarm", TOPIC "alarm", ALARM);
+    it->retained = true;
+    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    assert_int_equal(it->outcome, RECORDER_REJECTED);
+    assert_non_null(strstr(it->reason, "alarm: published with the retain flag"));
+    recorder_item_free(it);
+}
+
+static void test_recorder_a_year_old_alarm_is_stored_with_a_warning(void **state)
+{
+    (void)state;
+    struct recorder_item *it = item_of("alarm", TOPIC "alarm", ALARM);
+    recorder_decode(it, at("2027-11-01T02:00:02Z"));
+    assert_int_equal(it->outcome, RECORDER_PENDING);
+    assert_non_null(strstr(it->warning, "is more than 24 h in the past"));
+    recorder_item_free(it);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +456,16 @@ int main(void)
         cmocka_unit_test(test_recorder_no_receipt_without_a_device_topic),
         cmocka_unit_test(test_recorder_alarm_with_a_wrong_clock_is_accepted_with_a_warning),
         cmocka_unit_test(test_recorder_report_with_a_wrong_clock_is_rejected),
+        cmocka_unit_test(test_recorder_decide_keeps_a_registered_device_message_to_store),
+        cmocka_unit_test(test_recorder_decide_rejects_unknown_disabled_and_misplaced_devices),
+        cmocka_unit_test(test_recorder_decide_a_resend_is_a_duplicate_of_the_first_storage),
+        cmocka_unit_test(test_recorder_decide_an_id_twice_in_a_batch_is_stored_once),
+        cmocka_unit_test(test_recorder_decide_a_report_needs_its_incident_in_the_same_school),
+        cmocka_unit_test(test_recorder_decide_uses_the_district_policy),
+        cmocka_unit_test(test_recorder_a_late_notice_is_met_late_and_says_so),
+        cmocka_unit_test(test_recorder_a_report_after_its_due_time_is_met_late),
+        cmocka_unit_test(test_recorder_rejects_a_retained_message),
+        cmocka_unit_test(test_recorder_a_year_old_alarm_is_stored_with_a_warning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

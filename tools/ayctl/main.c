@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ay_log.h"
+#include "ay_service.h"
 #include "ayctl.h"
 
 static const struct ay_config_def defs[] = {
@@ -25,28 +26,25 @@ static const struct ay_config_def defs[] = {
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: ayctl [--config FILE] COMMAND [ARGS]\n"
-                 "\n"
-                 "Commands:\n"
-                 "  pub TYPE --json FILE|-     publish a message given as JSON (header filled in)\n"
-                 "      [--no-receipt]         do not wait for the backbone's receipt\n"
-                 "  sub FEED [--count N]       print arriving messages as JSON lines; FEED is\n"
-                 "                             alarm, escalation, receipt, ack, school or all,\n"
-                 "                             or --topic FILTER\n"
-                 "  validate TYPE --json FILE|-  check a message offline, print it normalised\n"
-                 "  encode TYPE --json FILE|-  print the message as protobuf bytes (for other\n"
-                 "                             MQTT clients, e.g. mosquitto_pub -f)\n"
-                 "  migrate [--status]         apply database migrations\n"
-                 "  registry add-district D | add-school D S | add-device S DEVICE [KIND]\n"
-                 "  config                     print the effective configuration\n"
-                 "  config-reference           print the configuration table as Markdown\n"
-                 "\n"
-                 "TYPE: alarm alarm-cancel notice report hazard hazard-update monthly status\n"
-                 "      receipt escalation ack\n\n");
-    ay_config_print_help(defs, NDEFS, out);
-}
+static const char usage[] =
+    "usage: ayctl [--config FILE] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  pub TYPE --json FILE|-     publish a message given as JSON (header filled in)\n"
+    "      [--no-receipt]         do not wait for the backbone's receipt\n"
+    "  sub FEED [--count N]       print arriving messages as JSON lines; FEED is\n"
+    "                             alarm, escalation, receipt, ack, school or all,\n"
+    "                             or --topic FILTER\n"
+    "  validate TYPE --json FILE|-  check a message offline, print it normalised\n"
+    "  encode TYPE --json FILE|-  print the message as protobuf bytes (for other\n"
+    "                             MQTT clients, e.g. mosquitto_pub -f)\n"
+    "  migrate [--status]         apply database migrations\n"
+    "  registry add-district D | add-school D S | add-device S DEVICE [KIND]\n"
+    "  config                     print the effective configuration\n"
+    "  config-reference           print the configuration table as Markdown\n"
+    "\n"
+    "TYPE: alarm alarm-cancel notice report hazard hazard-update monthly status\n"
+    "      receipt escalation ack\n";
 
 void ayctl_fail(const char *fmt, ...)
 {
@@ -89,40 +87,25 @@ void ayctl_mqtt_opts(const struct ayctl_config *cfg, char *idbuf, size_t cap,
     o->clean_start = true;
 }
 
+static const struct ay_service_def service = {
+    .name = "ayctl",
+    .usage = usage,
+    .defs = defs,
+    .ndefs = NDEFS,
+    .config_size = sizeof(struct ayctl_config),
+    .common_offset = offsetof(struct ayctl_config, common),
+    .commands = true,
+};
+
 int main(int argc, char **argv)
 {
     struct ayctl_config cfg;
-    char err[AY_ERRLEN] = "";
-    const char *file = ay_config_env_file();
-    int i = 1;
-    int code = AYCTL_EXIT_USAGE;
-    enum ay_level level = AY_LOG_INFO;
+    int i = 0;
+    int code = ay_service_start(&service, argc, argv, &cfg, &i);
 
-    memset(&cfg, 0, sizeof(cfg));
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            file = argv[++i];
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return AYCTL_EXIT_OK;
-        } else {
-            ayctl_fail("unknown option %s (see ayctl --help)", argv[i]);
-            return AYCTL_EXIT_USAGE;
-        }
-    }
-    if (i >= argc) {
-        usage(stderr);
-        return AYCTL_EXIT_USAGE;
-    }
-    if (ay_config_load(defs, NDEFS, file, &cfg, err) != AY_OK) {
-        ayctl_fail("%s", err);
+    if (code >= 0)
         goto cleanup;
-    }
-    if (ay_log_level_parse(cfg.common.log_level, &level) != AY_OK) {
-        ayctl_fail("log_level: unknown level \"%s\"", cfg.common.log_level);
-        goto cleanup;
-    }
-    ay_log_init("ayctl", level);
+    code = AYCTL_EXIT_USAGE;
     const char *cmd = argv[i];
     int sub_argc = argc - i;
     char **sub_argv = argv + i;
@@ -147,6 +130,6 @@ int main(int argc, char **argv)
     } else
         ayctl_fail("unknown command \"%s\" (see ayctl --help)", cmd);
 cleanup:
-    ay_config_cleanup(defs, NDEFS, &cfg);
+    ay_service_finish(&service, &cfg);
     return code;
 }

@@ -20,6 +20,7 @@
 #include "ay_mqtt.h"
 #include "ay_msgtype.h"
 #include "ay_schema.h"
+#include "ay_sync.h"
 #include "ay_time.h"
 #include "ay_topic.h"
 #include "ay_uuid.h"
@@ -257,11 +258,10 @@ static void on_receipt(void *arg, const struct ay_mqtt_msg *msg)
 /* Waits until the receipt came or wait_ms passed; true if it came. */
 static bool receipt_arrived(struct receipt_wait *w, long long wait_ms)
 {
-    struct timespec until;
-    ay_time_deadline_ts(&until, (int)wait_ms);
+    int64_t until = ay_mono_deadline_us((int)wait_ms);
     pthread_mutex_lock(&w->lock);
     while (w->json == NULL)
-        if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT)
+        if (!ay_cond_wait_until(&w->cond, &w->lock, until))
             break;
     bool got = w->json != NULL;
     pthread_mutex_unlock(&w->lock);
@@ -316,7 +316,7 @@ static int publish(const struct ayctl_config *cfg, const struct pub_args *a,
     bool want_receipt = cfg->wait_receipt && !a->no_receipt && t->direction == AY_DIR_INBOUND;
 
     pthread_mutex_init(&w.lock, NULL);
-    pthread_cond_init(&w.cond, NULL);
+    ay_cond_init(&w.cond);
     if (topic_for(cfg, a, t, h, topic) != AY_OK) {
         ayctl_fail("cannot build a topic for %s (check district, school, device and --audience)",
                    t->name);

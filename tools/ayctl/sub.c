@@ -6,7 +6,6 @@
  * once the broker granted the subscription, so scripts know when to start.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +17,10 @@
 #include "ay_log.h"
 #include "ay_mqtt.h"
 #include "ay_msgtype.h"
+#include "ay_service.h"
 #include "ay_time.h"
 #include "ay_topic.h"
 #include "ayctl.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 struct sub_state {
     pthread_mutex_t lock;
@@ -157,7 +149,7 @@ static int run(const struct ayctl_config *cfg, struct ay_mqtt *c, struct sub_sta
 {
     int64_t deadline = ay_time_now_us() + cfg->timeout_ms * 1000;
     (void)c;
-    while (!stop_requested) {
+    while (!ay_service_stopping()) {
         pthread_mutex_lock(&s->lock);
         long long got = s->count;
         pthread_mutex_unlock(&s->lock);
@@ -168,7 +160,7 @@ static int run(const struct ayctl_config *cfg, struct ay_mqtt *c, struct sub_sta
                        cfg->timeout_ms);
             return AYCTL_EXIT_FAILURE;
         }
-        ay_time_sleep_ms(20);
+        (void)ay_service_sleep_ms(20);
     }
     return AYCTL_EXIT_OK;
 }
@@ -206,8 +198,6 @@ int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
     }
     if (filter[0] == '\0' && feed_filter(cfg, feed, feed_arg, filter) != AYCTL_EXIT_OK)
         return AYCTL_EXIT_USAGE;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     pthread_mutex_init(&s.lock, NULL);
     struct ay_mqtt_opts o;
     ayctl_mqtt_opts(cfg, idbuf, sizeof(idbuf), &o);

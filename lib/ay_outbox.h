@@ -1,0 +1,67 @@
+/*
+ * ay_outbox.h - the one thread that publishes a service's outgoing
+ * messages through Paho, fed by a queue that never makes its producers wait.
+ *
+ * Why a thread of its own: Paho runs every message callback on its one
+ * receive thread while holding its own lock, and a service's callback may
+ * wait (back-pressure) for its workers. A worker that called Paho then
+ * would wait for that lock: a deadlock (stack-notes.md; paho.mqtt.c issues
+ * 698, 363, 1554). Workers hand their publishes to the outbox and go on.
+ *
+ * Flow control: the outbox keeps at most `window` QoS 1 publishes
+ * unacknowledged (default ay_mqtt_send_window: the broker's Receive Maximum)
+ * and hands Paho the next one when an acknowledgement frees a slot. Paho
+ * 1.3.12 would otherwise stall for 1 s per full window, which held receipts
+ * to ~100/s (~20/s on a stock broker) after a burst.
+ *
+ * Owns: the queued messages (topic and payload copies) and the thread. Does
+ * not own the MQTT client, which must outlive the outbox's close.
+ * Threads: ay_outbox_put from any thread, never blocking; the rest from the
+ * thread that created it.
+ */
+#ifndef AY_OUTBOX_H
+#define AY_OUTBOX_H
+
+#include <stddef.h>
+
+#include "ay_err.h"
+#include "ay_mqtt.h"
+
+struct ay_outbox;
+
+struct ay_outbox_opts {
+    size_t max_items; /* queued beyond this, ay_outbox_put refuses; 0: 100000 */
+    size_t max_bytes; /* likewise in payload bytes; 0: 64 MiB */
+    unsigned window;  /* publishes unacknowledged at once; 0: ay_mqtt_send_window */
+    int qos;          /* 0 or 1 */
+};
+
+struct ay_outbox_stats {
+    unsigned long long published; /* acknowledged by the broker */
+    unsigned long long failed;    /* refused or lost by the broker or Paho */
+    size_t queued;                /* waiting for a slot */
+    unsigned inflight;            /* handed to Paho, not yet acknowledged */
+};
+
+/* On AY_OK *out is a running outbox publishing through c (borrowed). */
+enum ay_err ay_outbox_new(struct ay_mqtt *c, const struct ay_outbox_opts *o, struct ay_outbox **out,
+                          char err[AY_ERRLEN]);
+
+/* Queues a publish of payload (taken on AY_OK: a malloc'd buffer the outbox
+ * frees) to topic (copied). Never waits. AY_ERR_FULL when the queue is at
+ * its limits, AY_ERR_CLOSED after ay_outbox_close: the caller still owns
+ * payload then. */
+enum ay_err ay_outbox_put_take(struct ay_outbox *ob, const char *topic, void *payload, size_t len);
+
+/* Refuses further puts, publishes what is queued and waits for the
+ * acknowledgements, for at most timeout_ms; then stops the thread. Returns
+ * how many queued messages were never handed to Paho. Idempotent. */
+size_t ay_outbox_close(struct ay_outbox *ob, int timeout_ms);
+
+void ay_outbox_stats(struct ay_outbox *ob, struct ay_outbox_stats *s);
+
+/* Closes (at once) if still open and frees. Call after the MQTT client is
+ * freed: until then Paho may still report a publish done. NULL is a no-op. */
+void ay_outbox_free(struct ay_outbox *ob);
+
+#endif
