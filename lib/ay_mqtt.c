@@ -208,6 +208,9 @@ static void on_connected(void *context, char *cause)
             so[i] = init;
             so[i].retainAsPublished = 1;
         }
+        /* Paho reads the list for two or more filters, the single options
+         * field for one. */
+        ro.subscribeOptions = so[0];
         ro.subscribeOptionsCount = c->nsubs;
         ro.subscribeOptionsList = so;
         ro.onSuccess5 = on_subscribed;

@@ -441,7 +441,9 @@ enum ay_err ay_pg_tx(struct ay_pg *db, const struct ay_pg_tx_opts *o, ay_pg_tx_f
             return AY_OK;
         }
         bool connected = ay_pg_is_connected(db);
-        enum ay_pg_fault fault = ay_pg_classify(db->sqlstate, connected);
+        char sqlstate[sizeof(db->sqlstate)];
+        memcpy(sqlstate, db->sqlstate, sizeof(sqlstate));
+        enum ay_pg_fault fault = ay_pg_classify(sqlstate, connected);
         ay_pg_rollback(db);
         if (rc != AY_ERR_DB && rc != AY_ERR_IO)
             return rc; /* fn's own failure */
@@ -454,14 +456,17 @@ enum ay_err ay_pg_tx(struct ay_pg *db, const struct ay_pg_tx_opts *o, ay_pg_tx_f
             return AY_ERR_TIMEOUT;
         }
         retries++;
+        char n[16];
+        snprintf(n, sizeof(n), "%d", retries);
         if (fault == AY_PG_TRANSIENT) {
-            char n[16];
-            snprintf(n, sizeof(n), "%d", retries);
-            ay_log_warn("transient database error, retrying", "work", o->what, "sqlstate",
-                        db->sqlstate, "attempt", n, "err", err, NULL);
+            ay_log_warn("transient database error, retrying", "work", o->what, "sqlstate", sqlstate,
+                        "attempt", n, "err", err, NULL);
             retry_sleep(ay_backoff_next(&b), deadline);
-        } else if ((rc = ay_pg_reconnect(db, deadline, err)) != AY_OK) {
-            return rc;
+        } else {
+            ay_log_warn("database connection lost, reconnecting to retry", "work", o->what,
+                        "sqlstate", sqlstate, "attempt", n, "err", err, NULL);
+            if ((rc = ay_pg_reconnect(db, deadline, err)) != AY_OK)
+                return rc;
         }
     }
 }

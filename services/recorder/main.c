@@ -84,8 +84,10 @@ static void check_broker(struct ay_mqtt *out)
     if (rmax > 0 && rmax < 100) {
         char n[16];
         snprintf(n, sizeof(n), "%u", rmax);
-        ay_log_warn("the broker accepts few messages in flight: receipts are sent in windows of "
-                    "this size; set max_inflight_messages 100 or more in mosquitto.conf",
+        ay_log_warn("the broker accepts few messages in flight: receipts go out in windows of "
+                    "this size, and with such stock settings Mosquitto also drops QoS 1 messages "
+                    "past max_queued_messages (1000) per client; set max_inflight_messages 100 "
+                    "and max_queued_messages 0 with max_queued_bytes (docs/broker.md)",
                     "receive_max", n, NULL);
     }
 }

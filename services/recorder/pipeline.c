@@ -24,10 +24,10 @@
 /* How long the MQTT callback waits for room in one go before looking at
  * the stop flag again. */
 #define OFFER_SLICE_MS 100
-/* Refused messages logged per device per minute; the rest are counted. */
-#define REJECT_LOG_BURST  5
-#define REJECT_LOG_WINDOW (60LL * 1000000)
-#define REJECT_LOG_SLOTS  256
+/* Refused messages logged per device per stats interval; the rest are
+ * counted and the count logged when the interval ends. */
+#define REJECT_LOG_BURST 5
+#define REJECT_LOG_SLOTS 256
 /* Extra time for the receipts after the drain time. */
 #define RECEIPT_GRACE_MS 2000
 
@@ -70,8 +70,8 @@ enum ay_err recorder_pipeline_new(const struct recorder_pipeline_opts *o, struct
     pthread_mutex_init(&p->lock, NULL);
     p->next_stats_us = ay_mono_deadline_us(o->stats_interval_ms);
     if ((rc = ay_queue_new(o->queue_max_items, o->queue_max_bytes, &p->q)) != AY_OK ||
-        (rc = ay_ratelimit_new(REJECT_LOG_SLOTS, REJECT_LOG_WINDOW, REJECT_LOG_BURST,
-                               &p->reject_log)) != AY_OK ||
+        (rc = ay_ratelimit_new(REJECT_LOG_SLOTS, (int64_t)o->stats_interval_ms * 1000,
+                               REJECT_LOG_BURST, &p->reject_log)) != AY_OK ||
         (rc = ay_pool_new(&po, &p->pool, err)) != AY_OK ||
         (rc = ay_outbox_new(receipts, &oo, &p->outbox, err)) != AY_OK)
         goto fail;

@@ -22,6 +22,7 @@ free_ports
 AY_T_CLEANUP+=("AY_VAR_DIR=$AY_VAR_DIR $AY_SOURCE_DIR/deploy/down")
 up >"$AY_T/up1.out" 2>&1 || { cat "$AY_T/up1.out"; ay_fail "deploy/up failed"; }
 grep -q 'Anyuan is up' "$AY_T/up1.out" || ay_fail "deploy/up did not say it is up"
+grep -q 'No such file' "$AY_T/up1.out" && ay_fail "deploy/up printed an error: $(grep 'No such file' "$AY_T/up1.out")"
 grep -q "bin/ayctl --config .*police-demo.conf sub alarm" "$AY_T/up1.out" ||
   ay_fail "deploy/up did not print what to try"
 v=$AY_VAR_DIR
@@ -36,6 +37,10 @@ ay_expect_eq "alarm on the police feed" "$(jq -r .refMessageId <<<"$r")" \
   "$(jq -r .message.header.messageId "$AY_T/police.out")"
 db=$(sed -n 's/^database_url = //p' "$v/etc/recorder.conf")
 ay_expect_eq "alarm stored" 1 "$(psql -X -At "$db" -c 'SELECT count(*) FROM alarms')"
+# The demo button is pressed now, not on the day the example was written.
+ay_expect_eq "demo alarm triggered now" t "$(psql -X -At "$db" -c \
+  "SELECT abs(extract(epoch FROM m.received_at - a.triggered_at)) < 60 AND m.warning IS NULL
+   FROM alarms a JOIN messages m USING (message_id)")"
 
 up >"$AY_T/up2.out" 2>&1 || ay_fail "second deploy/up failed"
 grep -q 'recorder already running' "$AY_T/up2.out" || ay_fail "second deploy/up restarted the recorder"

@@ -168,6 +168,24 @@ static enum ay_err fill_header(const struct ayctl_config *cfg, ProtobufCMessage 
     return AY_OK;
 }
 
+/* An alarm without triggeredAt is a button pressed now: fill it in. */
+static enum ay_err fill_trigger_time(ProtobufCMessage *m, int64_t now_us)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(m->descriptor, "triggered_at");
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE)
+        return AY_OK;
+    Anyuan__V1__Timestamp **slot = (Anyuan__V1__Timestamp **)((char *)m + f->offset);
+    if (*slot != NULL)
+        return AY_OK;
+    *slot = malloc(sizeof(**slot));
+    if (*slot == NULL)
+        return AY_ERR_NOMEM;
+    anyuan__v1__timestamp__init(*slot);
+    ay_time_from_us(now_us, &(*slot)->seconds, &(*slot)->nanos);
+    return AY_OK;
+}
+
 /* Reads, decodes, completes and validates the message; exit code. */
 static int load_message(const struct ayctl_config *cfg, const struct pub_args *a,
                         const struct ay_msgtype **type, ProtobufCMessage **out)
@@ -190,6 +208,8 @@ static int load_message(const struct ayctl_config *cfg, const struct pub_args *a
     int64_t now = ay_time_now_us();
     if (rc == AY_OK)
         rc = fill_header(cfg, m, now);
+    if (rc == AY_OK)
+        rc = fill_trigger_time(m, now);
     if (rc == AY_OK && (rc = ay_schema_validate(m, now, err)) != AY_OK && (*type)->any_clock &&
         ay_schema_validate_flags(m, now, AY_SCHEMA_ANY_CLOCK, err2) == AY_OK) {
         /* As the backbone does: an alarm goes out whatever the clock says. */
