@@ -129,7 +129,7 @@ ay_psql() {
 # Log lines that fail a test: errors, fatals, sanitizer reports.
 ay_bad_log_lines() {
   local f=$1
-  grep -E 'level=(error|fatal)|ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer' "$f" |
+  grep -E 'level=(error|fatal)|ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer|(WARNING|ERROR|FATAL): ThreadSanitizer' "$f" |
     { if [ -n "$AY_T_ALLOW_ERRORS" ]; then grep -Ev "$AY_T_ALLOW_ERRORS"; else cat; fi; }
 }
 
@@ -322,5 +322,30 @@ ay_pub_loops_wait() {
   local n
   for n in $(seq 1 "$1"); do
     wait "$(cat "$AY_T/loop$n.pid")" || ay_fail "publisher $n did not get all its receipts"
+  done
+}
+
+# ay_test_start_stock_broker: a Mosquitto with the package's defaults (no
+# accounts, anonymous allowed, max_inflight_messages 20, no
+# set_tcp_nodelay, retained messages allowed) on a free port, as a user who
+# sets AY_MQTT_URL to their own broker may have. Sets AY_STOCK_PORT.
+ay_test_start_stock_broker() {
+  AY_STOCK_PORT=$(ay_free_port)
+  mkdir -p "$AY_T/stock"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$AY_STOCK_PORT" >"$AY_T/stock/mosquitto.conf"
+  chmod 755 "$AY_T/stock"
+  ay_spawn stock-broker mosquitto -c "$AY_T/stock/mosquitto.conf"
+  ay_wait_until 15 "stock broker listening" ay__port_open "$AY_STOCK_PORT" ||
+    ay_fail "the stock broker did not start"
+}
+ay__port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ay_encode_many N TYPE JSON OUTDIR: N protobuf encodings of JSON (ayctl
+# encode as the device), each with a new message id: OUTDIR/1.bin ...
+ay_encode_many() {
+  local n=$1 type=$2 json=$3 out=$4 i
+  mkdir -p "$out"
+  for i in $(seq 1 "$n"); do
+    ay_ctl device encode "$type" --json "$json" >"$out/$i.bin" || ay_fail "ayctl encode $i"
   done
 }
