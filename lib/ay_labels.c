@@ -115,6 +115,8 @@ static const struct label labels[] = {
     {"DEADLINE_KIND_HAZARD_RECTIFICATION", "隐患整改时限", "Hazard rectification"},
     {"DEADLINE_KIND_MONTHLY_REPORT", "安全月报", "Monthly safety report"},
     {"DEADLINE_KIND_ACKNOWLEDGEMENT", "签收", "Acknowledgement"},
+    {"DEADLINE_KIND_ALARM_NOTICE", "报警后事件报告", "Notice after an alarm"},
+    {"DEADLINE_KIND_FOLLOW_UP_REPORT", "续报", "Follow-up report"},
     /* ReceiptStatus */
     {"RECEIPT_STATUS_UNSPECIFIED", "未指定", "Unspecified"},
     {"RECEIPT_STATUS_STORED", "已存档", "Stored"},
@@ -137,6 +139,15 @@ static const struct label labels[] = {
     {"ESCALATION_REASON_MAJOR_HAZARD", "重大隐患", "Major hazard"},
     {"ESCALATION_REASON_BEYOND_AUTHORITY", "超出职权，报当地政府", "Beyond the bureau's authority"},
     {"ESCALATION_REASON_DEVICE_OFFLINE", "报警设备离线", "Device offline"},
+    {"ESCALATION_REASON_POSSIBLE_CONCEALMENT", "疑似瞒报（报警后未报告）", "Possible concealment"},
+    {"ESCALATION_REASON_INCIDENT", "事件报告", "Incident reported"},
+    {"ESCALATION_REASON_UNRESOLVED", "已签收未处置", "Acknowledged, unresolved"},
+    /* NotificationKind */
+    {"NOTIFICATION_KIND_UNSPECIFIED", "未指定", "Unspecified"},
+    {"NOTIFICATION_KIND_FIRST", "首次通知", "First notice"},
+    {"NOTIFICATION_KIND_REMINDER", "提醒", "Reminder"},
+    {"NOTIFICATION_KIND_CLIMB", "升级", "Escalated to the next level"},
+    {"NOTIFICATION_KIND_REESCALATION", "再升级", "Re-escalated (unresolved)"},
     /* Audience */
     {"AUDIENCE_UNSPECIFIED", "未指定", "Unspecified"},
     {"AUDIENCE_POLICE", "公安（110/派出所）", "Police"},

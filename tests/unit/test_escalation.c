@@ -1,0 +1,154 @@
+/*
+ * test_escalation.c - who is told, when reminders go out, when the chain
+ * climbs, and what an acknowledgement changes; with times passed in.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ay_escalation.h"
+
+#define S 1000000LL
+
+/* duty officer: ack 15 min, remind 5; head: 30/10; city: 60/15. */
+static struct ay_chain bureau(void)
+{
+    struct ay_district_policy p;
+    ay_policy_defaults(&p);
+    return p.chains[AY_AUDIENCE_BUREAU];
+}
+
+static void test_escalation_first_step_told_with_its_ack_due(void **state)
+{
+    (void)state;
+    struct ay_chain c = bureau();
+    struct ay_esc e;
+    struct ay_esc_notice out[AY_ESC_NOTICES_MAX];
+    int n = 0;
+
+    ay_esc_start(&e, &c, 1, 4 * 3600, 1000 * S, out, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].level, 1);
+    assert_int_equal(out[0].kind, AY_NOTIFY_FIRST);
+    assert_true(out[0].ack_due_us == 1000 * S + 900 * S);
+    /* The first reminder comes before the ack timeout. */
+    assert_true(ay_esc_next_action_us(&e) == 1000 * S + 300 * S);
+}
+
+static void test_escalation_major_incident_tells_every_step_up_to_the_start_at_once(void **state)
+{
+    (void)state;
+    struct ay_chain c = bureau();
+    struct ay_esc e;
+    struct ay_esc_notice out[AY_ESC_NOTICES_MAX];
+    int n = 0;
+
+    ay_esc_start(&e, &c, 3, 0, 0, out, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[2].level, 3);
+    assert_int_equal(e.level, 3);
+    assert_true(out[0].ack_due_us == 3600 * S); /* the city bureau's clock runs */
+}
+
+static void test_escalation_reminds_then_climbs_on_schedule(void **state)
+{
+    (void)state;
+    struct ay_chain c = bureau();
+    struct ay_esc e;
+    struct ay_esc_notice out[AY_ESC_NOTICES_MAX];
+    int n = 0;
+
+    ay_esc_start(&e, &c, 1, 0, 0, out, &n);
+    /* A reminder at 5 min (fired 2 s late), the next 5 min after it. */
+    ay_esc_on_timer(&e, 302 * S, out, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].kind, AY_NOTIFY_REMINDER);
+    assert_int_equal(e.level, 1);
+    assert_true(ay_esc_next_action_us(&e) == 602 * S);
+    /* 15 min: climb to step 2, timed from the scheduled 15 min, not from
+     * when the watchdog got to it: lateness never adds up along the chain. */
+    ay_esc_on_timer(&e, 901 * S, out, &n);
+    assert_int_equal(out[0].kind, AY_NOTIFY_CLIMB);
+    assert_int_equal(out[0].level, 2);
+    assert_true(out[0].ack_due_us == 900 * S + 1800 * S);
+}
+
+static void test_escalation_after_an_outage_climbs_once_to_where_it_should_be(void **state)
+{
+    (void)state;
+    struct ay_chain c = bureau();
+    struct ay_esc e;
+    struct ay_esc_notice out[AY_ESC_NOTICES_MAX];
+    int n = 0;
+
+    ay_esc_start(&e, &c, 1, 0, 0, out, &n);
+    /* Down for 2 hours: steps 1 and 2 timed out meanwhile. */
+    ay_esc_on_timer(&e, 7200 * S, out, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].kind, AY_NOTIFY_CLIMB);
+    assert_int_equal(out[0].level, 3);
+    assert_true(e.level_since_us == (900 + 1800) * S);
+    /* Then reminders only, one at a time, never silent at the last step. */
+    ay_esc_on_timer(&e, 7200 * S + 900 * S, out, &n);
+    assert_int_equal(out[0].kind, AY_NOTIFY_REMINDER);
+    assert_int_equal(out[0].level, 3);
+    for (int i = 2; i < 50; i++) {
+        ay_esc_on_timer(&e, ay_esc_next_action_us(&e), out, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(out[0].kind, AY_NOTIFY_REMINDER);
+    }
+}
+
+static void test_escalation_ack_stops_reminders_and_unresolved_reescalates(void **state)
+{
+    (void)state;
+    struct ay_chain c = bureau();
+    struct ay_esc e;
+    struct ay_esc_notice out[AY_ESC_NOTICES_MAX];
+    int n = 0;
+
+    ay_esc_start(&e, &c, 1, 3600, 0, out, &n);
+    assert_true(ay_esc_on_ack(&e, 1 /* received */, 60 * S));
+    assert_int_equal(e.status, AY_ESC_ACKNOWLEDGED);
+    assert_true(ay_esc_next_action_us(&e) == 3660 * S);
+    ay_esc_on_timer(&e, 600 * S, out, &n); /* the old reminder time: nothing */
+    assert_int_equal(n, 0);
+    ay_esc_on_timer(&e, 3660 * S, out, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].kind, AY_NOTIFY_REESCALATION);
+    assert_int_equal(out[0].level, 2);
+    assert_int_equal(e.status, AY_ESC_OPEN);
+}
+
+static void test_escalation_resolved_has_no_more_timers(void **state)
+{
+    (void)state;
+    struct ay_chain c = bureau();
+    struct ay_esc e;
+    struct ay_esc_notice out[AY_ESC_NOTICES_MAX];
+    int n = 0;
+
+    ay_esc_start(&e, &c, 1, 3600, 0, out, &n);
+    assert_true(ay_esc_on_ack(&e, 5 /* false alarm */, 10 * S));
+    assert_int_equal(e.status, AY_ESC_RESOLVED);
+    assert_true(ay_esc_next_action_us(&e) == 0);
+    assert_false(ay_esc_on_ack(&e, 1, 20 * S));
+    assert_false(ay_esc_on_ack(&e, 99, 20 * S));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escalation_first_step_told_with_its_ack_due),
+        cmocka_unit_test(test_escalation_major_incident_tells_every_step_up_to_the_start_at_once),
+        cmocka_unit_test(test_escalation_reminds_then_climbs_on_schedule),
+        cmocka_unit_test(test_escalation_after_an_outage_climbs_once_to_where_it_should_be),
+        cmocka_unit_test(test_escalation_ack_stops_reminders_and_unresolved_reescalates),
+        cmocka_unit_test(test_escalation_resolved_has_no_more_timers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,136 @@
+/*
+ * test_policy.c - the reporting policy document: defaults from the
+ * stricter rules, every key readable, every error naming its key, and what
+ * is written read back the same.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ay_policy.h"
+
+static enum ay_err parse(const char *json, struct ay_district_policy *p, char err[AY_ERRLEN])
+{
+    return ay_policy_from_json(json, strlen(json), p, err);
+}
+
+static void test_policy_defaults_are_the_stricter_rules(void **state)
+{
+    (void)state;
+    struct ay_district_policy p;
+    char err[AY_ERRLEN] = "";
+    assert_int_equal(parse("{}", &p, err), AY_OK);
+    assert_string_equal(p.timezone, "Asia/Shanghai");
+    assert_int_equal(p.verbal_notice_s, 1800);
+    assert_int_equal(p.written_report_s, 3600);
+    assert_int_equal(p.monthly_report_day, 5);
+    assert_int_equal(p.routes[AY_ROUTE_SEVERITY_IV].start_step[AY_AUDIENCE_BUREAU], 1);
+    assert_int_equal(p.routes[AY_ROUTE_SEVERITY_I].start_step[AY_AUDIENCE_BUREAU], 3);
+    assert_int_equal(p.routes[AY_ROUTE_SEVERITY_I].start_step[AY_AUDIENCE_GOVERNMENT], 1);
+    assert_int_equal(p.routes[AY_ROUTE_SUSPECTED_CRIME].start_step[AY_AUDIENCE_POLICE], 1);
+    assert_int_equal(p.chains[AY_AUDIENCE_BUREAU].nsteps, 3);
+    assert_string_equal(p.chains[AY_AUDIENCE_POLICE].steps[1].target, "duty_commander_110");
+}
+
+static void test_policy_two_hour_variant_and_second_scale_chains(void **state)
+{
+    (void)state;
+    struct ay_district_policy p;
+    char err[AY_ERRLEN] = "";
+    assert_int_equal(
+        parse(
+            "{\"written_report\":\"2h\",\"timezone\":\"America/New_York\","
+            "\"chains\":{\"bureau\":[{\"target\":\"a\",\"ack_timeout\":\"3s\"},"
+            "{\"target\":\"b\",\"ack_timeout\":\"1m30s\",\"reminder\":\"10s\"}]},"
+            "\"routing\":{\"SEVERITY_I\":[\"bureau@2\",\"police\"],\"SEVERITY_II\":[\"bureau\"]}}",
+            &p, err),
+        AY_OK);
+    assert_int_equal(p.written_report_s, 7200);
+    assert_string_equal(p.timezone, "America/New_York");
+    assert_int_equal(p.chains[AY_AUDIENCE_BUREAU].nsteps, 2);
+    assert_int_equal(p.chains[AY_AUDIENCE_BUREAU].steps[0].reminder_s, 3);
+    assert_int_equal(p.chains[AY_AUDIENCE_BUREAU].steps[1].ack_timeout_s, 90);
+    assert_int_equal(p.routes[AY_ROUTE_SEVERITY_I].start_step[AY_AUDIENCE_BUREAU], 2);
+    assert_int_equal(p.routes[AY_ROUTE_SEVERITY_I].start_step[AY_AUDIENCE_POLICE], 1);
+    assert_int_equal(p.routes[AY_ROUTE_SEVERITY_I].start_step[AY_AUDIENCE_GOVERNMENT], 0);
+}
+
+static void test_policy_errors_name_the_key(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        const char *err;
+    } cases[] = {
+        {"[]", "policy: not a JSON object"},
+        {"{\"verbal_notce\":\"30m\"}", "verbal_notce: unknown key"},
+        {"{\"verbal_notice\":30}", "verbal_notice: expected a duration"},
+        {"{\"written_report\":\"1x\"}", "written_report: expected a duration"},
+        {"{\"monthly_report_day\":29}", "monthly_report_day: expected a whole number from 1 to 28"},
+        {"{\"timezone\":\"../etc/passwd\"}", "timezone: expected a time zone name"},
+        {"{\"chains\":{\"bureau\":[{\"target\":\"a\",\"ack_timeout\":\"1m\"},{\"target\":\"b\","
+         "\"ack_timeout\":\"0s\"}]}}",
+         "chains.bureau[1].ack_timeout: expected a duration"},
+        {"{\"chains\":{\"bureau\":[{\"ack_timeout\":\"1m\"}]}}",
+         "chains.bureau[0].target: required"},
+        {"{\"chains\":{\"army\":[]}}", "chains.army: unknown audience"},
+        {"{\"routing\":{\"SEVERITY_I\":[\"bureau@9\"]}}",
+         "routing.SEVERITY_I[0]: the step after @"},
+        {"{\"routing\":{\"SEVERITY_I\":[\"bureau@3\"]},\"chains\":{\"bureau\":[{\"target\":\"a\","
+         "\"ack_timeout\":\"1m\"}]}}",
+         "routing.SEVERITY_I: bureau@3, but chains.bureau has 1 step(s)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct ay_district_policy p;
+        char err[AY_ERRLEN] = "";
+        assert_int_equal(parse(cases[i].json, &p, err), AY_ERR_INVALID);
+        if (strstr(err, cases[i].err) == NULL)
+            fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err, cases[i].err);
+    }
+}
+
+static void test_policy_written_document_reads_back_the_same(void **state)
+{
+    (void)state;
+    struct ay_district_policy a, b;
+    char err[AY_ERRLEN] = "";
+    assert_int_equal(parse("{\"verbal_notice\":\"1h30m\",\"final_report_days\":3}", &a, err),
+                     AY_OK);
+    char *json = ay_policy_to_json(&a, true);
+    assert_non_null(strstr(json, "\"verbal_notice\":\t\"1h30m\""));
+    assert_int_equal(parse(json, &b, err), AY_OK);
+    assert_memory_equal(&a, &b, sizeof(a));
+    free(json);
+}
+
+static void test_duration_parse_and_format(void **state)
+{
+    (void)state;
+    int64_t s = 0;
+    char buf[32];
+    assert_int_equal(ay_duration_parse("2h30m", &s), AY_OK);
+    assert_int_equal(s, 9000);
+    assert_int_equal(ay_duration_parse("367d", &s), AY_ERR_INVALID);
+    assert_int_equal(ay_duration_parse("", &s), AY_ERR_INVALID);
+    assert_int_equal(ay_duration_parse("10", &s), AY_ERR_INVALID);
+    assert_int_equal(ay_duration_parse("-1m", &s), AY_ERR_INVALID);
+    ay_duration_format(90061, buf, sizeof(buf));
+    assert_string_equal(buf, "1d1h1m1s");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policy_defaults_are_the_stricter_rules),
+        cmocka_unit_test(test_policy_two_hour_variant_and_second_scale_chains),
+        cmocka_unit_test(test_policy_errors_name_the_key),
+        cmocka_unit_test(test_policy_written_document_reads_back_the_same),
+        cmocka_unit_test(test_duration_parse_and_format),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
