@@ -162,6 +162,15 @@ static const struct label labels[] = {
     {"ACK_KIND_FALSE_ALARM", "误报", "False alarm"},
 };
 
+const char *ay_label_of(const char *value_name, enum ay_lang lang)
+{
+    for (size_t i = 0; value_name != NULL && i < sizeof(labels) / sizeof(labels[0]); i++) {
+        if (strcmp(labels[i].value_name, value_name) == 0)
+            return lang == AY_LANG_EN ? labels[i].en : labels[i].zh;
+    }
+    return NULL;
+}
+
 const char *ay_label(const ProtobufCEnumDescriptor *desc, int value, enum ay_lang lang)
 {
     const ProtobufCEnumValue *ev = desc ? protobuf_c_enum_descriptor_get_value(desc, value) : NULL;

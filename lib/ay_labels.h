@@ -21,6 +21,10 @@ enum ay_lang {
 /* Label of enum value `value` of enum `desc`; NULL if unknown. Borrowed static text. */
 const char *ay_label(const ProtobufCEnumDescriptor *desc, int value, enum ay_lang lang);
 
+/* Label of an enum value by its name (unique within anyuan.v1), e.g.
+ * "SEVERITY_IV"; NULL if unknown. Borrowed static text. */
+const char *ay_label_of(const char *value_name, enum ay_lang lang);
+
 /* Parses "zh", "zh-CN", "en", "en-GB", "EN_us", ... (the primary language
  * subtag, case-insensitive); anything else, including NULL, is AY_LANG_ZH. */
 enum ay_lang ay_lang_parse(const char *s);

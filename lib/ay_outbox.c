@@ -29,12 +29,17 @@ struct item {
     char *topic;
     void *payload;
     size_t len;
+    ay_mqtt_done_fn *done; /* the producer's, may be NULL */
+    void *done_arg;
 };
 
-/* What Paho hands back to on_done: the outbox and the generation. */
+/* What Paho hands back to on_done: the outbox, the generation and the
+ * producer's callback. */
 struct ticket {
     struct ay_outbox *ob;
     unsigned generation;
+    ay_mqtt_done_fn *done;
+    void *done_arg;
 };
 
 struct ay_outbox {
@@ -81,6 +86,8 @@ static void on_done(void *arg, enum ay_err rc, const char *reason)
     pthread_mutex_unlock(&ob->lock);
     if (rc != AY_OK)
         ay_log_warn("could not publish", "err", reason, NULL);
+    if (t->done)
+        t->done(t->done_arg, rc, reason);
     free(t);
 }
 
@@ -123,6 +130,8 @@ static bool send_one(struct ay_outbox *ob, struct item *it, unsigned generation)
     if (t != NULL) {
         t->ob = ob;
         t->generation = generation;
+        t->done = it->done;
+        t->done_arg = it->done_arg;
         rc = ay_mqtt_publish(ob->c, it->topic, it->payload, it->len, ob->o.qos, false, on_done, t,
                              err);
     }
@@ -134,6 +143,8 @@ static bool send_one(struct ay_outbox *ob, struct item *it, unsigned generation)
         free(t);
         ay_log_warn("could not publish", "topic", it->topic, "err", err[0] ? err : ay_strerror(rc),
                     NULL);
+        if (it->done)
+            it->done(it->done_arg, rc, err[0] ? err : ay_strerror(rc));
         pthread_mutex_lock(&ob->lock);
         ob->failed++;
         if (ob->o.qos > 0 && ob->inflight > 0)
@@ -209,6 +220,12 @@ enum ay_err ay_outbox_new(struct ay_mqtt *c, const struct ay_outbox_opts *o, str
 
 enum ay_err ay_outbox_put_take(struct ay_outbox *ob, const char *topic, void *payload, size_t len)
 {
+    return ay_outbox_put_take_cb(ob, topic, payload, len, NULL, NULL);
+}
+
+enum ay_err ay_outbox_put_take_cb(struct ay_outbox *ob, const char *topic, void *payload,
+                                  size_t len, ay_mqtt_done_fn *done, void *arg)
+{
     struct item *it = calloc(1, sizeof(*it));
     enum ay_err rc = AY_OK;
 
@@ -225,6 +242,8 @@ enum ay_err ay_outbox_put_take(struct ay_outbox *ob, const char *topic, void *pa
     if (rc == AY_OK) {
         it->payload = payload;
         it->len = len;
+        it->done = done;
+        it->done_arg = arg;
         if (ob->tail)
             ob->tail->next = it;
         else
@@ -258,16 +277,20 @@ size_t ay_outbox_close(struct ay_outbox *ob, int timeout_ms)
         ob->started = false;
     }
     pthread_mutex_lock(&ob->lock);
-    while (ob->head) {
-        struct item *it = ob->head;
-        ob->head = it->next;
-        item_free(it);
-        left++;
-    }
+    struct item *unsent = ob->head;
+    ob->head = NULL;
     ob->tail = NULL;
     ob->nitems = 0;
     ob->nbytes = 0;
     pthread_mutex_unlock(&ob->lock);
+    while (unsent) {
+        struct item *it = unsent;
+        unsent = it->next;
+        if (it->done)
+            it->done(it->done_arg, AY_ERR_CLOSED, "stopped before it was sent");
+        item_free(it);
+        left++;
+    }
     return left;
 }
 

@@ -53,6 +53,13 @@ enum ay_err ay_outbox_new(struct ay_mqtt *c, const struct ay_outbox_opts *o, str
  * payload then. */
 enum ay_err ay_outbox_put_take(struct ay_outbox *ob, const char *topic, void *payload, size_t len);
 
+/* The same, and done(arg, rc, reason) is called exactly once if this
+ * returns AY_OK: AY_OK when the broker acknowledged the publish (on a Paho
+ * thread), an error when it was refused or lost, AY_ERR_CLOSED when the
+ * outbox closed before sending it (on the closing thread). */
+enum ay_err ay_outbox_put_take_cb(struct ay_outbox *ob, const char *topic, void *payload,
+                                  size_t len, ay_mqtt_done_fn *done, void *arg);
+
 /* Refuses further puts, publishes what is queued and waits for the
  * acknowledgements, for at most timeout_ms; then stops the thread. Returns
  * how many queued messages were never handed to Paho. Idempotent. */

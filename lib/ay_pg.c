@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,16 @@ struct stmt {
     struct stmt *next;
 };
 
+#define LISTEN_MAX 4
+
 struct ay_pg {
     char *url;
     char options[64];
     PGconn *conn;
     struct stmt *stmts;
     char sqlstate[6];
+    char *listen[LISTEN_MAX];
+    int nlisten;
 };
 
 enum ay_err ay_pg_new(const char *url, int statement_timeout_ms, struct ay_pg **out,
@@ -68,6 +73,8 @@ void ay_pg_free(struct ay_pg *db)
         free(s->sql);
         free(s);
     }
+    for (int i = 0; i < db->nlisten; i++)
+        free(db->listen[i]);
     free(db->url);
     free(db);
 }
@@ -93,6 +100,27 @@ static enum ay_err prepare_one(struct ay_pg *db, const struct stmt *s, char err[
 
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         pq_reason(err, s->name, PQerrorMessage(db->conn));
+        rc = PQstatus(db->conn) == CONNECTION_OK ? AY_ERR_DB : AY_ERR_IO;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static enum ay_err listen_one(struct ay_pg *db, const char *channel, char err[AY_ERRLEN])
+{
+    char *ident = PQescapeIdentifier(db->conn, channel, strlen(channel));
+    char sql[128];
+    enum ay_err rc = AY_OK;
+
+    if (ident == NULL) {
+        pq_reason(err, "LISTEN", PQerrorMessage(db->conn));
+        return AY_ERR_IO;
+    }
+    snprintf(sql, sizeof(sql), "LISTEN %s", ident);
+    PQfreemem(ident);
+    PGresult *res = PQexec(db->conn, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pq_reason(err, "LISTEN", PQerrorMessage(db->conn));
         rc = PQstatus(db->conn) == CONNECTION_OK ? AY_ERR_DB : AY_ERR_IO;
     }
     PQclear(res);
@@ -132,6 +160,11 @@ enum ay_err ay_pg_connect(struct ay_pg *db, char err[AY_ERRLEN])
     }
     for (const struct stmt *s = db->stmts; s; s = s->next) {
         enum ay_err rc = prepare_one(db, s, err);
+        if (rc != AY_OK)
+            return rc;
+    }
+    for (int i = 0; i < db->nlisten; i++) {
+        enum ay_err rc = listen_one(db, db->listen[i], err);
         if (rc != AY_OK)
             return rc;
     }
@@ -286,6 +319,63 @@ bool ay_pg_is_null(const struct ay_pg_result *r, int row, int col)
 void ay_pg_result_free(struct ay_pg_result *r)
 {
     PQclear((PGresult *)r);
+}
+
+/* ---- notifications ---------------------------------------------------------- */
+
+enum ay_err ay_pg_listen(struct ay_pg *db, const char *channel, char err[AY_ERRLEN])
+{
+    if (db->nlisten >= LISTEN_MAX) {
+        ay_errf(err, "too many LISTEN channels");
+        return AY_ERR_FULL;
+    }
+    char *copy = strdup(channel);
+    if (copy == NULL)
+        return AY_ERR_NOMEM;
+    db->listen[db->nlisten++] = copy;
+    return ay_pg_is_connected(db) ? listen_one(db, copy, err) : AY_OK;
+}
+
+/* Consumes what arrived; true if a notification was among it. */
+static bool drain_notifies(struct ay_pg *db)
+{
+    bool got = false;
+    PGnotify *n;
+    while ((n = PQnotifies(db->conn)) != NULL) {
+        got = true;
+        PQfreemem(n);
+    }
+    return got;
+}
+
+enum ay_err ay_pg_wait_notify(struct ay_pg *db, int timeout_ms, bool *got, char err[AY_ERRLEN])
+{
+    enum ay_err rc = check_conn(db, err);
+
+    *got = false;
+    if (rc != AY_OK)
+        return rc;
+    if (PQconsumeInput(db->conn) == 0) {
+        pq_reason(err, "database", PQerrorMessage(db->conn));
+        return AY_ERR_IO;
+    }
+    if ((*got = drain_notifies(db)))
+        return AY_OK;
+    struct pollfd p[2] = {{.fd = PQsocket(db->conn), .events = POLLIN},
+                          {.fd = ay_service_stop_fd(), .events = POLLIN}};
+    int r = poll(p, p[1].fd >= 0 ? 2 : 1, timeout_ms < 0 ? 0 : timeout_ms);
+    if (r < 0 && errno != EINTR) {
+        ay_errf(err, "waiting for the database: %s", strerror(errno));
+        return AY_ERR_IO;
+    }
+    if (r > 0 && (p[0].revents & (POLLIN | POLLERR | POLLHUP))) {
+        if (PQconsumeInput(db->conn) == 0 || PQstatus(db->conn) != CONNECTION_OK) {
+            pq_reason(err, "database", PQerrorMessage(db->conn));
+            return AY_ERR_IO;
+        }
+        *got = drain_notifies(db);
+    }
+    return AY_OK;
 }
 
 /* ---- values -------------------------------------------------------------- */

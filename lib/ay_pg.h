@@ -82,6 +82,19 @@ char *ay_pg_text_array(const char *const *values, size_t n);
  * it is not one. */
 bool ay_pg_int64(const struct ay_pg_result *r, int row, int col, int64_t *out);
 
+/* ---- notifications ------------------------------------------------------- */
+
+/* LISTENs on channel now (if connected) and after every reconnect. The
+ * channel is an identifier of the project's own (quoted by libpq). */
+enum ay_err ay_pg_listen(struct ay_pg *db, const char *channel, char err[AY_ERRLEN]);
+
+/*
+ * Waits at most timeout_ms for a notification on a LISTENed channel (all
+ * that arrived are consumed); returns early when the service is stopping.
+ * *got tells whether one came. AY_ERR_IO when the connection broke.
+ */
+enum ay_err ay_pg_wait_notify(struct ay_pg *db, int timeout_ms, bool *got, char err[AY_ERRLEN]);
+
 /* ---- statement sets ------------------------------------------------------
  * A service's SQL lives in .sql files, one statement each, embedded by the
  * build (cmake/embed_stmts.cmake) as an array of these; the file name

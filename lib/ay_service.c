@@ -68,6 +68,11 @@ bool ay_service_sleep_ms(int ms)
     return false;
 }
 
+int ay_service_stop_fd(void)
+{
+    return stop_pipe[0];
+}
+
 static int install_signals(void)
 {
     struct sigaction sa;

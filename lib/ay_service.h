@@ -78,5 +78,8 @@ void ay_service_request_stop(void);
 /* Sleeps ms, returning early when a stop is requested. Returns false when
  * stopping (before or after the sleep), true otherwise. */
 bool ay_service_sleep_ms(int ms);
+/* A descriptor that becomes readable once stopping (for poll() next to
+ * other descriptors); -1 before ay_service_start. */
+int ay_service_stop_fd(void);
 
 #endif

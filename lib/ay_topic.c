@@ -51,11 +51,20 @@ enum ay_err ay_topic_escalation(char out[AY_TOPIC_MAX], const char *district, co
     return fmt(out, district, "escalation", audience, NULL, NULL);
 }
 
-enum ay_err ay_topic_ack(char out[AY_TOPIC_MAX], const char *district, const char *audience)
+enum ay_err ay_topic_ack(char out[AY_TOPIC_MAX], const char *district, const char *audience,
+                         const char *account)
 {
-    if (!ay_schema_id_is_valid(district) || !kind_ok(audience))
+    if (!ay_schema_id_is_valid(district) || !kind_ok(audience) || !ay_schema_id_is_valid(account))
         return AY_ERR_INVALID;
-    return fmt(out, district, "ack", audience, NULL, NULL);
+    return fmt(out, district, "ack", audience, account, NULL);
+}
+
+enum ay_err ay_topic_ack_receipt(char out[AY_TOPIC_MAX], const char *district, const char *audience,
+                                 const char *account)
+{
+    if (!ay_schema_id_is_valid(district) || !kind_ok(audience) || !ay_schema_id_is_valid(account))
+        return AY_ERR_INVALID;
+    return fmt(out, district, "ack-receipt", audience, account, NULL);
 }
 
 /* Splits topic into at most 8 levels in place; returns the count or -1. */
@@ -118,9 +127,14 @@ enum ay_err ay_topic_parse(const char *topic, struct ay_topic *out, char err[AY_
         if ((rc = take(t.school, sizeof(t.school), lv[4], "school", err)) != AY_OK ||
             (rc = take(t.device, sizeof(t.device), lv[5], "device", err)) != AY_OK)
             return rc;
-    } else if ((strcmp(lv[3], "escalation") == 0 || strcmp(lv[3], "ack") == 0) && n == 5) {
-        t.cls = lv[3][0] == 'e' ? AY_TOPIC_ESCALATION : AY_TOPIC_ACK;
+    } else if (strcmp(lv[3], "escalation") == 0 && n == 5) {
+        t.cls = AY_TOPIC_ESCALATION;
         if ((rc = take(t.kind, sizeof(t.kind), lv[4], "audience", err)) != AY_OK)
+            return rc;
+    } else if ((strcmp(lv[3], "ack") == 0 || strcmp(lv[3], "ack-receipt") == 0) && n == 6) {
+        t.cls = strcmp(lv[3], "ack") == 0 ? AY_TOPIC_ACK : AY_TOPIC_ACK_RECEIPT;
+        if ((rc = take(t.kind, sizeof(t.kind), lv[4], "audience", err)) != AY_OK ||
+            (rc = take(t.device, sizeof(t.device), lv[5], "account", err)) != AY_OK)
             return rc;
     } else {
         ay_errf(err, "topic: \"%.60s\" is not in the ay/v1 tree", topic);

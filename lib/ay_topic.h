@@ -3,8 +3,9 @@
  *
  *   ay/v1/{district}/school/{school}/{device}/{kind}  devices -> backbone
  *   ay/v1/{district}/receipt/{school}/{device}        backbone -> one device
- *   ay/v1/{district}/escalation/{audience}            backbone -> police, bureau
- *   ay/v1/{district}/ack/{audience}                   police, bureau -> backbone
+ *   ay/v1/{district}/escalation/{audience}            backbone -> police, bureau, government
+ *   ay/v1/{district}/ack/{audience}/{account}         one person's account -> backbone
+ *   ay/v1/{district}/ack-receipt/{audience}/{account} backbone -> that account
  *
  * The district and school are levels of their own so that the broker's ACLs
  * can scope each account to its subtree. Ids follow ay_schema_id_is_valid.
@@ -22,18 +23,19 @@
 #define AY_KIND_MAX  24
 
 enum ay_topic_class {
-    AY_TOPIC_SCHOOL,     /* a device's inbound message */
-    AY_TOPIC_RECEIPT,    /* a receipt for a device */
-    AY_TOPIC_ESCALATION, /* an escalation feed */
-    AY_TOPIC_ACK,        /* an acknowledgement from police or bureau */
+    AY_TOPIC_SCHOOL,      /* a device's inbound message */
+    AY_TOPIC_RECEIPT,     /* a receipt for a device */
+    AY_TOPIC_ESCALATION,  /* an escalation feed */
+    AY_TOPIC_ACK,         /* an acknowledgement from police, bureau or government */
+    AY_TOPIC_ACK_RECEIPT, /* the receipt of an acknowledgement */
 };
 
 struct ay_topic {
     enum ay_topic_class cls;
     char district[AY_ID_MAX];
     char school[AY_ID_MAX]; /* SCHOOL, RECEIPT */
-    char device[AY_ID_MAX]; /* SCHOOL, RECEIPT */
-    char kind[AY_KIND_MAX]; /* SCHOOL: message kind; ESCALATION, ACK: audience */
+    char device[AY_ID_MAX]; /* SCHOOL, RECEIPT: device; ACK, ACK_RECEIPT: account */
+    char kind[AY_KIND_MAX]; /* SCHOOL: message kind; ESCALATION, ACK*: audience */
 };
 
 /* Splits a topic of the tree; AY_ERR_INVALID with a reason otherwise. */
@@ -45,6 +47,9 @@ enum ay_err ay_topic_school(char out[AY_TOPIC_MAX], const char *district, const 
 enum ay_err ay_topic_receipt(char out[AY_TOPIC_MAX], const char *district, const char *school,
                              const char *device);
 enum ay_err ay_topic_escalation(char out[AY_TOPIC_MAX], const char *district, const char *audience);
-enum ay_err ay_topic_ack(char out[AY_TOPIC_MAX], const char *district, const char *audience);
+enum ay_err ay_topic_ack(char out[AY_TOPIC_MAX], const char *district, const char *audience,
+                         const char *account);
+enum ay_err ay_topic_ack_receipt(char out[AY_TOPIC_MAX], const char *district, const char *audience,
+                                 const char *account);
 
 #endif

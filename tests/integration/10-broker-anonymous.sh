@@ -74,10 +74,10 @@ probe_once() {
     grep -qF probe-1 "$AY_T/log/dev-a1-sub.log"
 }
 ay_wait_until 15 "device subscriber ready" probe_once || ay_fail "device subscriber never got a probe"
-out=$(mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u p1 -P pw-p1 -i dev-a1 -q 1 -t ay/v1/d01/ack/police -m x 2>&1)
+out=$(mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u p1 -P pw-p1 -i dev-a1 -q 1 -t ay/v1/d01/ack/police/p1 -m x 2>&1)
 ay_expect_eq "police using the device's client id refused" 135 "$?"
 ay_expect "device subscriber still connected" kill -0 "$(cat "$AY_T/dev-a1-sub.pid")"
-out=$(mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u p1 -P pw-p1 -i p1-second -q 1 -t ay/v1/d01/ack/police -m x 2>&1)
+out=$(mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u p1 -P pw-p1 -i p1-second -q 1 -t ay/v1/d01/ack/police/p1 -m x 2>&1)
 ay_expect_eq "police with another client id refused" 135 "$?"
 ay_expect "device subscription still works" mqtt_pub svc-w pw-w ay/v1/d01/receipt/s1/dev-a1 after-takeover-attempt
 ay_wait_until 10 "receipt after the takeover attempt" grep -qF after-takeover-attempt "$AY_T/log/dev-a1-sub.log" ||
@@ -109,7 +109,7 @@ ay_expect_eq "device moved to another school without delete" 1 "$?"
 # Passwords from stdin, never on a command line.
 ay_expect "password from stdin" bash -c "echo 'pw from stdin' | '$CTL' --dir '$BDIR' bureau d01 b1 - >/dev/null"
 ay_expect "account with stdin password connects" mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" \
-  -u b1 -P 'pw from stdin' -i b1 -q 1 -t ay/v1/d01/ack/bureau -m hello
+  -u b1 -P 'pw from stdin' -i b1 -q 1 -t ay/v1/d01/ack/bureau/b1 -m hello
 
 # ---- setup is idempotent; new ports move the broker, nothing else changes
 ca_before=$(sha256sum <"$BDIR/certs/ca.crt")

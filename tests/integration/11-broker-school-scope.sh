@@ -42,8 +42,8 @@ expect_refused "dev-a1 below a kind" "${W[@]}" ay/v1/d01/school/s1/dev-a1/alarm/
 expect_refused "dev-a1 at its school's level" "${W[@]}" ay/v1/d01/school/s1/alarm "$MARK"
 expect_refused "dev-a1 into escalation/police" "${W[@]}" ay/v1/d01/escalation/police "$MARK"
 expect_refused "dev-a1 into escalation/bureau" "${W[@]}" ay/v1/d01/escalation/bureau "$MARK"
-expect_refused "dev-a1 into ack/police" "${W[@]}" ay/v1/d01/ack/police "$MARK"
-expect_refused "dev-a1 into ack/bureau" "${W[@]}" ay/v1/d01/ack/bureau "$MARK"
+expect_refused "dev-a1 into ack/police" "${W[@]}" ay/v1/d01/ack/police/dev-a1 "$MARK"
+expect_refused "dev-a1 into ack/bureau" "${W[@]}" ay/v1/d01/ack/bureau/dev-a1 "$MARK"
 expect_refused "dev-a1 forging its own receipt" "${W[@]}" ay/v1/d01/receipt/s1/dev-a1 "$MARK"
 expect_refused "dev-a1 forging a receipt for dev-a2" "${W[@]}" ay/v1/d01/receipt/s1/dev-a2 "$MARK"
 # The refusal is also reported to the publisher (MQTT 5 PUBACK reason code).

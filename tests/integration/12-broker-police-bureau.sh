@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Police of a district read its alarm feed straight from the broker (and not
-# another district's) plus escalation/police, and publish only acks; bureau
-# staff read only escalation/bureau of their district and publish acks;
+# another district's) plus escalation/police, and publish only acks, on the
+# topic naming their own account; bureau and government staff read only
+# their escalation feed of their district and publish their own acks;
 # services read everything, also through MQTT 5 shared subscriptions
 # ($share/GROUP/...), and publish receipts and escalations.
 # Refusals are proven by ordering (see 11-broker-school-scope.sh).
@@ -37,24 +38,29 @@ expect_sub_denied "police d01 subscribing to all of d01's school topics" p1 pw-p
 expect_sub_denied "police d01 subscribing to reports" p1 pw-p1 'ay/v1/d01/school/+/+/report'
 expect_sub_denied "police d01 subscribing to receipts" p1 pw-p1 'ay/v1/d01/receipt/#'
 expect_sub_denied "police d01 subscribing to escalation/bureau" p1 pw-p1 ay/v1/d01/escalation/bureau
-expect_sub_denied "police d01 subscribing to acks" p1 pw-p1 'ay/v1/d01/ack/+'
+expect_sub_denied "police d01 subscribing to acks" p1 pw-p1 'ay/v1/d01/ack/+/+'
+expect_sub_denied "police d01 subscribing to another's ack receipts" p1 pw-p1 ay/v1/d01/ack-receipt/police/p9
 expect_sub_denied "police d01 through a shared subscription" p1 pw-p1 '$share/g/ay/v1/d01/school/#'
 expect_sub_denied "police d01 subscribing to everything" p1 pw-p1 '#'
 
-# ---- ... and publish acks only
-expect_delivered "police d01 publishes ack/police" watch p1 pw-p1 ay/v1/d01/ack/police
+# ---- ... and publish acks only, on the topic that names the account
+expect_delivered "police d01 publishes ack/police/p1" watch p1 pw-p1 ay/v1/d01/ack/police/p1
 W=(watch p1 pw-p1)
+expect_refused "police publishing as another account" "${W[@]}" ay/v1/d01/ack/police/p2 "$MARK"
+expect_refused "police publishing on the old shared ack topic" "${W[@]}" ay/v1/d01/ack/police "$MARK"
 expect_refused "police publishing an alarm" "${W[@]}" ay/v1/d01/school/s1/dev-a1/alarm "$MARK"
 expect_refused "police publishing an alarm-cancel" "${W[@]}" ay/v1/d01/school/s1/dev-a1/alarm-cancel "$MARK"
 expect_refused "police publishing a status" "${W[@]}" ay/v1/d01/school/s1/dev-a1/status "$MARK"
-expect_refused "police publishing ack/bureau" "${W[@]}" ay/v1/d01/ack/bureau "$MARK"
-expect_refused "police publishing ack/police of d02" "${W[@]}" ay/v1/d02/ack/police "$MARK"
+expect_refused "police publishing ack/bureau" "${W[@]}" ay/v1/d01/ack/bureau/p1 "$MARK"
+expect_refused "police publishing ack/police of d02" "${W[@]}" ay/v1/d02/ack/police/p1 "$MARK"
 expect_refused "police publishing escalation/police" "${W[@]}" ay/v1/d01/escalation/police "$MARK"
 expect_refused "police publishing a receipt" "${W[@]}" ay/v1/d01/receipt/s1/dev-a1 "$MARK"
 
 # ---- police d01 read alarm, alarm-cancel and escalation/police of d01
-sub_start p1 p1 pw-p1 'ay/v1/d01/school/+/+/alarm' 'ay/v1/d01/school/+/+/alarm-cancel' ay/v1/d01/escalation/police
+sub_start p1 p1 pw-p1 'ay/v1/d01/school/+/+/alarm' 'ay/v1/d01/school/+/+/alarm-cancel' ay/v1/d01/escalation/police \
+  ay/v1/d01/ack-receipt/police/p1
 sub_ready p1 ay/v1/d01/escalation/police
+expect_delivered "police d01 gets its ack receipts" p1 svc-m pw-m ay/v1/d01/ack-receipt/police/p1
 expect_delivered "police d01 gets a d01 alarm" p1 dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/alarm
 expect_delivered "police d01 gets a d01 alarm-cancel" p1 dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/alarm-cancel
 expect_delivered "police d01 gets escalation/police" p1 svc-m pw-m ay/v1/d01/escalation/police
@@ -76,12 +82,13 @@ expect_sub_denied "bureau subscribing to escalation/police" b1 pw-b1 ay/v1/d01/e
 expect_sub_denied "bureau subscribing to the alarm feed" b1 pw-b1 'ay/v1/d01/school/+/+/alarm'
 expect_sub_denied "bureau subscribing to d02's escalation/bureau" b1 pw-b1 ay/v1/d02/escalation/bureau
 expect_sub_denied "bureau subscribing to all escalations" b1 pw-b1 'ay/v1/d01/escalation/#'
-expect_sub_denied "bureau subscribing to acks" b1 pw-b1 ay/v1/d01/ack/bureau
-# ---- ... publish ack/bureau only ...
-expect_delivered "bureau d01 publishes ack/bureau" watch b1 pw-b1 ay/v1/d01/ack/bureau
+expect_sub_denied "bureau subscribing to acks" b1 pw-b1 ay/v1/d01/ack/bureau/b1
+expect_sub_denied "bureau subscribing to escalation/government" b1 pw-b1 ay/v1/d01/escalation/government
+# ---- ... publish ack/bureau/b1 only ...
+expect_delivered "bureau d01 publishes ack/bureau/b1" watch b1 pw-b1 ay/v1/d01/ack/bureau/b1
 W=(watch b1 pw-b1)
-expect_refused "bureau publishing ack/police" "${W[@]}" ay/v1/d01/ack/police "$MARK"
-expect_refused "bureau publishing ack/bureau of d02" "${W[@]}" ay/v1/d02/ack/bureau "$MARK"
+expect_refused "bureau publishing ack/police" "${W[@]}" ay/v1/d01/ack/police/b1 "$MARK"
+expect_refused "bureau publishing ack/bureau of d02" "${W[@]}" ay/v1/d02/ack/bureau/b1 "$MARK"
 expect_refused "bureau publishing an alarm" "${W[@]}" ay/v1/d01/school/s1/dev-a1/alarm "$MARK"
 expect_refused "bureau publishing escalation/bureau" "${W[@]}" ay/v1/d01/escalation/bureau "$MARK"
 # ---- ... and read it
@@ -94,7 +101,18 @@ ay_stop b1
 # ---- services: acks reach them; they publish receipts and escalations
 expect_delivered "service publishes a receipt" watch svc-m pw-m ay/v1/d02/receipt/s1/dev-z1
 expect_delivered "service publishes escalation/police" watch svc-m pw-m ay/v1/d02/escalation/police
-expect_refused "service publishing an ack" watch svc-m pw-m ay/v1/d01/ack/police "$MARK"
+expect_delivered "service publishes an ack receipt" watch svc-m pw-m ay/v1/d01/ack-receipt/police/p1
+expect_refused "service publishing an ack" watch svc-m pw-m ay/v1/d01/ack/police/p1 "$MARK"
+
+# ---- government d01: escalation/government of d01 only; its own acks
+ay_test_account government d01 g1 pw-g1
+expect_sub_denied "government subscribing to escalation/bureau" g1 pw-g1 ay/v1/d01/escalation/bureau
+expect_delivered "government d01 publishes ack/government/g1" watch g1 pw-g1 ay/v1/d01/ack/government/g1
+expect_refused "government publishing ack/bureau" watch g1 pw-g1 ay/v1/d01/ack/bureau/g1 "$MARK"
+sub_start g1 g1 pw-g1 ay/v1/d01/escalation/government
+sub_ready g1 ay/v1/d01/escalation/government
+expect_delivered "government d01 gets escalation/government" g1 svc-m pw-m ay/v1/d01/escalation/government
+ay_stop g1
 expect_refused "service publishing outside ay/v1" watch svc-m pw-m ay/v2/d01/escalation/police "$MARK"
 
 # ---- shared subscription: two instances of one service account (client ids

@@ -44,9 +44,16 @@ static void test_topic_receipt_escalation_ack(void **state)
     assert_int_equal(ay_topic_parse(t, &p, err), AY_OK);
     assert_int_equal(p.cls, AY_TOPIC_ESCALATION);
     assert_string_equal(p.kind, "police");
-    assert_int_equal(ay_topic_ack(t, "d01", "bureau"), AY_OK);
+    assert_int_equal(ay_topic_ack(t, "d01", "bureau", "bureau-01"), AY_OK);
+    assert_string_equal(t, "ay/v1/d01/ack/bureau/bureau-01");
     assert_int_equal(ay_topic_parse(t, &p, err), AY_OK);
     assert_int_equal(p.cls, AY_TOPIC_ACK);
+    assert_string_equal(p.kind, "bureau");
+    assert_string_equal(p.device, "bureau-01");
+    assert_int_equal(ay_topic_ack_receipt(t, "d01", "police", "police-01"), AY_OK);
+    assert_string_equal(t, "ay/v1/d01/ack-receipt/police/police-01");
+    assert_int_equal(ay_topic_parse(t, &p, err), AY_OK);
+    assert_int_equal(p.cls, AY_TOPIC_ACK_RECEIPT);
 }
 
 static void test_topic_rejects_what_is_not_in_the_tree(void **state)

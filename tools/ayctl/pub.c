@@ -241,7 +241,8 @@ static enum ay_err topic_for(const struct ayctl_config *cfg, const struct pub_ar
     if (t->direction == AY_DIR_INBOUND)
         return ay_topic_school(topic, h->district_id, h->school_id, h->device_id, t->topic_kind);
     if (t->direction == AY_DIR_ACK)
-        return ay_topic_ack(topic, cfg->common.district, a->audience ? a->audience : "");
+        return ay_topic_ack(topic, cfg->common.district, a->audience ? a->audience : "",
+                            cfg->common.mqtt_username ? cfg->common.mqtt_username : "");
     if (strcmp(t->name, "escalation") == 0)
         return ay_topic_escalation(topic, cfg->common.district, a->audience ? a->audience : "");
     return AY_ERR_INVALID;

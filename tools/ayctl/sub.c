@@ -46,6 +46,8 @@ static const struct ay_msgtype *type_of_topic(const char *topic)
         return ay_msgtype_by_name("escalation");
     case AY_TOPIC_ACK:
         return ay_msgtype_by_name("ack");
+    case AY_TOPIC_ACK_RECEIPT:
+        return ay_msgtype_by_name("receipt");
     }
     return NULL;
 }
@@ -115,7 +117,7 @@ static int feed_filter(const struct ayctl_config *cfg, const char *feed, const c
     else if (strcmp(feed, "escalation") == 0)
         n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/escalation/%s", d, arg ? arg : "+");
     else if (strcmp(feed, "ack") == 0)
-        n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/ack/%s", d, arg ? arg : "+");
+        n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/ack/%s/+", d, arg ? arg : "+");
     else if (strcmp(feed, "receipt") == 0)
         n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/receipt/%s/%s", d, school, u);
     else if (strcmp(feed, "school") == 0)

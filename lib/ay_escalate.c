@@ -1,0 +1,426 @@
+/*
+ * ay_escalate.c - planning and storing new escalations; see ay_escalate.h.
+ */
+#include "ay_escalate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "ay_json.h"
+#include "ay_labels.h"
+#include "ay_time.h"
+
+/* Contract enum values used here (outbound.proto). */
+enum {
+    REASON_DEADLINE_MISSED = 2,
+    REASON_MAJOR_INCIDENT = 4,
+    REASON_SUSPECTED_CRIME = 5,
+    REASON_POSSIBLE_CONCEALMENT = 9,
+    REASON_INCIDENT = 10,
+};
+
+static const char *const notify_kind_names[] = {
+    "NOTIFICATION_KIND_UNSPECIFIED", "NOTIFICATION_KIND_FIRST", "NOTIFICATION_KIND_REMINDER",
+    "NOTIFICATION_KIND_CLIMB", "NOTIFICATION_KIND_REESCALATION"};
+
+/* ---- words --------------------------------------------------------------- */
+
+static const char *label(const char *prefix, int value, enum ay_lang lang)
+{
+    /* The contract's enums by their value names' prefixes. */
+    static const struct {
+        const char *prefix;
+        const char *names[12];
+    } enums[] = {
+        {"SEVERITY",
+         {"SEVERITY_UNSPECIFIED", "SEVERITY_I", "SEVERITY_II", "SEVERITY_III", "SEVERITY_IV"}},
+        {"DEADLINE_KIND",
+         {"DEADLINE_KIND_UNSPECIFIED", "DEADLINE_KIND_VERBAL_NOTICE",
+          "DEADLINE_KIND_WRITTEN_REPORT", "DEADLINE_KIND_FINAL_REPORT",
+          "DEADLINE_KIND_HAZARD_RECTIFICATION", "DEADLINE_KIND_MONTHLY_REPORT",
+          "DEADLINE_KIND_ACKNOWLEDGEMENT", "DEADLINE_KIND_ALARM_NOTICE",
+          "DEADLINE_KIND_FOLLOW_UP_REPORT"}},
+    };
+    for (size_t i = 0; i < sizeof(enums) / sizeof(enums[0]); i++)
+        if (strcmp(enums[i].prefix, prefix) == 0 && value >= 0 && value < 12 &&
+            enums[i].names[value] != NULL)
+            return ay_label_of(enums[i].names[value], lang);
+    return NULL;
+}
+
+void ay_escalate_incident_words(const char *category, const char *severity,
+                                struct ay_esc_subject *s)
+{
+    const char *cz = ay_label_of(category, AY_LANG_ZH);
+    const char *ce = ay_label_of(category, AY_LANG_EN);
+    const char *sz = ay_label_of(severity, AY_LANG_ZH);
+    const char *se = ay_label_of(severity, AY_LANG_EN);
+
+    if (sz && strcmp(severity, "SEVERITY_UNSPECIFIED") != 0)
+        snprintf(s->what_zh, sizeof(s->what_zh), "%s事件（%s）", cz ? cz : "安全", sz);
+    else
+        snprintf(s->what_zh, sizeof(s->what_zh), "%s事件", cz ? cz : "安全");
+    if (se && strcmp(severity, "SEVERITY_UNSPECIFIED") != 0)
+        snprintf(s->what_en, sizeof(s->what_en), "incident: %s, %s", ce ? ce : "safety", se);
+    else
+        snprintf(s->what_en, sizeof(s->what_en), "incident: %s", ce ? ce : "safety");
+}
+
+/* "11-24 14:05" in the district's local time. */
+static void local_text(int64_t us, int32_t offset_s, char *buf, size_t cap)
+{
+    int64_t s;
+    int32_t ns;
+    char full[AY_TIME_RFC3339_MAX];
+    ay_time_from_us(us + (int64_t)offset_s * 1000000, &s, &ns);
+    if (ay_time_format_rfc3339(s, 0, full, sizeof(full)) >= 16)
+        snprintf(buf, cap, "%.5s %.5s", full + 5, full + 11);
+    else
+        snprintf(buf, cap, "?");
+}
+
+static void summarize(struct ay_esc_plan *e, int32_t offset_s)
+{
+    const struct ay_esc_subject *s = &e->subject;
+    const char *sz = s->school_zh[0] ? s->school_zh : s->school;
+    const char *se = s->school_en[0] ? s->school_en : s->school;
+    char due[32] = "";
+    const char *dz = e->missed.have ? label("DEADLINE_KIND", e->missed.kind, AY_LANG_ZH) : NULL;
+    const char *de = e->missed.have ? label("DEADLINE_KIND", e->missed.kind, AY_LANG_EN) : NULL;
+
+    if (e->missed.have)
+        local_text(e->missed.due_us, offset_s, due, sizeof(due));
+    switch (e->reason) {
+    case REASON_DEADLINE_MISSED:
+        snprintf(e->summary_zh, sizeof(e->summary_zh), "%s %s：%s逾期未报（应于 %s 前），请督办。",
+                 sz, s->what_zh, dz ? dz : "报告", due);
+        snprintf(e->summary_en, sizeof(e->summary_en),
+                 "%s, %s: %s overdue (was due %s local time); please follow up.", se, s->what_en,
+                 de ? de : "report", due);
+        break;
+    case REASON_POSSIBLE_CONCEALMENT:
+        snprintf(e->summary_zh, sizeof(e->summary_zh),
+                 "%s %s后未按时收到事件报告（应于 %s 前），疑似瞒报，请核实。", sz, s->what_zh,
+                 due);
+        snprintf(e->summary_en, sizeof(e->summary_en),
+                 "%s: no incident notice after %s (due %s local time): possible concealment; "
+                 "please check.",
+                 se, s->what_en, due);
+        break;
+    case REASON_SUSPECTED_CRIME:
+        snprintf(e->summary_zh, sizeof(e->summary_zh),
+                 "%s 报告%s，涉嫌违法犯罪（强制报告），请立即处置。", sz, s->what_zh);
+        snprintf(e->summary_en, sizeof(e->summary_en),
+                 "%s reports an %s; suspected crime (mandatory report): act at once.", se,
+                 s->what_en);
+        break;
+    case REASON_MAJOR_INCIDENT:
+        snprintf(e->summary_zh, sizeof(e->summary_zh), "%s 发生%s，请立即签收并督办。", sz,
+                 s->what_zh);
+        snprintf(e->summary_en, sizeof(e->summary_en),
+                 "Major %s at %s: acknowledge and supervise at once.", s->what_en, se);
+        break;
+    default:
+        snprintf(e->summary_zh, sizeof(e->summary_zh), "%s 报告%s，请签收。", sz, s->what_zh);
+        snprintf(e->summary_en, sizeof(e->summary_en), "%s reports an %s; please acknowledge.", se,
+                 s->what_en);
+        break;
+    }
+}
+
+/* ---- planning -------------------------------------------------------------- */
+
+int ay_escalate_plan(const struct ay_district_policy *p, enum ay_route_kind route, int reason,
+                     const struct ay_esc_subject *s, const struct ay_esc_missed *m,
+                     int32_t utc_offset_s, int64_t now_us,
+                     struct ay_esc_plan out[AY_AUDIENCE_COUNT])
+{
+    int n = 0;
+
+    if ((unsigned)route >= AY_ROUTE_COUNT)
+        return 0;
+    for (int a = 0; a < AY_AUDIENCE_COUNT; a++) {
+        int start = p->routes[route].start_step[a];
+        if (start <= 0 || p->chains[a].nsteps == 0)
+            continue;
+        struct ay_esc_plan *e = &out[n];
+        memset(e, 0, sizeof(*e));
+        if (ay_uuid_v4(e->id) != AY_OK)
+            continue;
+        e->audience = (enum ay_audience)a;
+        e->reason = reason;
+        e->subject = *s;
+        if (m != NULL)
+            e->missed = *m;
+        ay_esc_start(&e->state, &p->chains[a], start, p->unresolved_reescalation_s, now_us,
+                     e->notices, &e->nnotices);
+        bool ids_ok = true;
+        for (int i = 0; i < e->nnotices; i++)
+            ids_ok = ids_ok && ay_uuid_v4(e->notice_ids[i]) == AY_OK;
+        if (!ids_ok)
+            continue;
+        summarize(e, utc_offset_s);
+        n++;
+    }
+    return n;
+}
+
+/* ---- the chain as JSON ------------------------------------------------------ */
+
+char *ay_escalate_chain_json(const struct ay_chain *c)
+{
+    cJSON *a = cJSON_CreateArray();
+    bool ok = a != NULL;
+    for (int i = 0; ok && i < c->nsteps; i++) {
+        const struct ay_chain_step *s = &c->steps[i];
+        cJSON *o = cJSON_CreateObject();
+        ok = o != NULL && ay_json_str(o, "target", s->target) &&
+             ay_json_str(o, "name_zh", s->name_zh) && ay_json_str(o, "name_en", s->name_en) &&
+             ay_json_num(o, "ack_timeout_s", (double)s->ack_timeout_s) &&
+             ay_json_num(o, "reminder_s", (double)s->reminder_s);
+        ok = ay_json_push(a, o) && ok;
+    }
+    if (!ok) {
+        cJSON_Delete(a);
+        return NULL;
+    }
+    return ay_json_print_free(a);
+}
+
+enum ay_err ay_escalate_chain_parse(const char *json, struct ay_chain *out, char err[AY_ERRLEN])
+{
+    cJSON *a = cJSON_Parse(json);
+    struct ay_chain c;
+    enum ay_err rc = AY_OK;
+
+    memset(&c, 0, sizeof(c));
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1 || cJSON_GetArraySize(a) > AY_CHAIN_MAX) {
+        ay_errf(err, "escalation chain: expected 1 to %d steps", AY_CHAIN_MAX);
+        rc = AY_ERR_INVALID;
+    }
+    for (const cJSON *o = a ? a->child : NULL; rc == AY_OK && o != NULL; o = o->next) {
+        struct ay_chain_step *s = &c.steps[c.nsteps++];
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "target");
+        const cJSON *z = cJSON_GetObjectItemCaseSensitive(o, "name_zh");
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "name_en");
+        const cJSON *ack = cJSON_GetObjectItemCaseSensitive(o, "ack_timeout_s");
+        const cJSON *rem = cJSON_GetObjectItemCaseSensitive(o, "reminder_s");
+        if (!cJSON_IsString(t) || !cJSON_IsNumber(ack) || !cJSON_IsNumber(rem) ||
+            ack->valuedouble < 1 || rem->valuedouble < 1) {
+            ay_errf(err, "escalation chain: step %d is incomplete", c.nsteps);
+            rc = AY_ERR_INVALID;
+            break;
+        }
+        snprintf(s->target, sizeof(s->target), "%s", t->valuestring);
+        snprintf(s->name_zh, sizeof(s->name_zh), "%s", cJSON_IsString(z) ? z->valuestring : "");
+        snprintf(s->name_en, sizeof(s->name_en), "%s", cJSON_IsString(e) ? e->valuestring : "");
+        s->ack_timeout_s = (int64_t)ack->valuedouble;
+        s->reminder_s = (int64_t)rem->valuedouble;
+    }
+    cJSON_Delete(a);
+    if (rc == AY_OK)
+        *out = c;
+    return rc;
+}
+
+/* ---- storing ------------------------------------------------------------------ */
+
+static const char *subject_kind_name(int v)
+{
+    static const char *const names[] = {"SUBJECT_KIND_UNSPECIFIED",    "SUBJECT_KIND_ALARM",
+                                        "SUBJECT_KIND_INCIDENT",       "SUBJECT_KIND_HAZARD",
+                                        "SUBJECT_KIND_MONTHLY_REPORT", "SUBJECT_KIND_DEVICE"};
+    return v >= 0 && v < 6 ? names[v] : names[0];
+}
+
+static const char *reason_name(int v)
+{
+    static const char *const names[] = {
+        "ESCALATION_REASON_UNSPECIFIED",     "ESCALATION_REASON_ALARM",
+        "ESCALATION_REASON_DEADLINE_MISSED", "ESCALATION_REASON_NOT_ACKNOWLEDGED",
+        "ESCALATION_REASON_MAJOR_INCIDENT",  "ESCALATION_REASON_SUSPECTED_CRIME",
+        "ESCALATION_REASON_MAJOR_HAZARD",    "ESCALATION_REASON_BEYOND_AUTHORITY",
+        "ESCALATION_REASON_DEVICE_OFFLINE",  "ESCALATION_REASON_POSSIBLE_CONCEALMENT",
+        "ESCALATION_REASON_INCIDENT",        "ESCALATION_REASON_UNRESOLVED"};
+    return v >= 0 && v < 12 ? names[v] : names[0];
+}
+
+static const char *severity_name(int v)
+{
+    static const char *const names[] = {"SEVERITY_UNSPECIFIED", "SEVERITY_I", "SEVERITY_II",
+                                        "SEVERITY_III", "SEVERITY_IV"};
+    return v >= 0 && v < 5 ? names[v] : names[0];
+}
+
+static cJSON *escalation_row(const struct ay_esc_plan *e, const char *actor)
+{
+    const char *dl_kinds[] = {"DEADLINE_KIND_UNSPECIFIED",          "DEADLINE_KIND_VERBAL_NOTICE",
+                              "DEADLINE_KIND_WRITTEN_REPORT",       "DEADLINE_KIND_FINAL_REPORT",
+                              "DEADLINE_KIND_HAZARD_RECTIFICATION", "DEADLINE_KIND_MONTHLY_REPORT",
+                              "DEADLINE_KIND_ACKNOWLEDGEMENT",      "DEADLINE_KIND_ALARM_NOTICE",
+                              "DEADLINE_KIND_FOLLOW_UP_REPORT"};
+    cJSON *o = cJSON_CreateObject();
+    char *chain = ay_escalate_chain_json(&e->state.chain);
+    bool ok = o != NULL && chain != NULL && ay_json_str(o, "id", e->id) &&
+              ay_json_str(o, "district_id", e->subject.district) &&
+              ay_json_str(o, "school_id", e->subject.school) &&
+              ay_json_str(o, "audience", ay_audience_enum_name(e->audience)) &&
+              ay_json_str(o, "subject_kind", subject_kind_name(e->subject.subject_kind)) &&
+              ay_json_str(o, "subject_id", e->subject.subject_id) &&
+              ay_json_str(o, "reason", reason_name(e->reason)) &&
+              ay_json_num(o, "level", e->state.level) &&
+              ay_json_time(o, "ack_due_at", ay_esc_ack_due_us(&e->state)) &&
+              ay_json_str(o, "severity", severity_name(e->subject.severity)) &&
+              ay_json_take(o, "chain", cJSON_Parse(chain)) &&
+              ay_json_time(o, "level_since", e->state.level_since_us) &&
+              ay_json_time(o, "last_notified_at", e->state.last_notified_us) &&
+              ay_json_time(o, "next_action_at", ay_esc_next_action_us(&e->state)) &&
+              ay_json_num(o, "reescalate_after_s", (double)e->state.reescalate_after_s) &&
+              ay_json_str(o, "summary_zh", e->summary_zh) &&
+              ay_json_str(o, "summary_en", e->summary_en) && ay_json_str(o, "created_by", actor);
+    if (ok && e->missed.have && e->missed.kind >= 0 && e->missed.kind < 9)
+        ok = ay_json_str(o, "deadline_kind", dl_kinds[e->missed.kind]) &&
+             ay_json_str(o, "deadline_subject", e->missed.subject_id) &&
+             ay_json_num(o, "deadline_seq", e->missed.seq);
+    free(chain);
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static bool add_notifications(cJSON *rows, const struct ay_esc_plan *e)
+{
+    bool ok = true;
+    for (int i = 0; ok && i < e->nnotices; i++) {
+        const struct ay_esc_notice *n = &e->notices[i];
+        const struct ay_chain_step *st = &e->state.chain.steps[n->level - 1];
+        cJSON *o = cJSON_CreateObject();
+        ok = o != NULL && ay_json_str(o, "id", e->notice_ids[i]) &&
+             ay_json_str(o, "escalation_id", e->id) &&
+             ay_json_str(o, "district_id", e->subject.district) &&
+             ay_json_str(o, "audience", ay_audience_enum_name(e->audience)) &&
+             ay_json_num(o, "level", n->level) && ay_json_str(o, "target", st->target) &&
+             ay_json_str(o, "kind", notify_kind_names[n->kind]) &&
+             ay_json_time(o, "ack_due_at", n->ack_due_us);
+        ok = ay_json_push(rows, o) && ok;
+    }
+    return ok;
+}
+
+static enum ay_err exec_rows(struct ay_pg *db, const char *stmt, cJSON *rows,
+                             struct ay_pg_result **out, char err[AY_ERRLEN])
+{
+    char *text = ay_json_print_free(rows);
+    if (text == NULL)
+        return AY_ERR_NOMEM;
+    const char *params[1] = {text};
+    enum ay_err rc = ay_pg_exec_prepared(db, stmt, 1, params, NULL, NULL, out, err);
+    free(text);
+    return rc;
+}
+
+static bool audit_row(cJSON *rows, const struct ay_audit *a, const char *actor)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o != NULL && ay_json_str(o, "district_id", a->district) &&
+              ay_json_str(o, "school_id", a->school) &&
+              ay_json_str(o, "subject_id", a->subject_id) &&
+              ay_json_str(o, "escalation_id", a->escalation_id) &&
+              (a->deadline_id == 0 || ay_json_num(o, "deadline_id", (double)a->deadline_id)) &&
+              ay_json_str(o, "actor", actor) && ay_json_str(o, "action", a->action);
+    if (ok && a->detail != NULL)
+        ok = ay_json_take(o, "detail", cJSON_Parse(a->detail));
+    return ay_json_push(rows, o) && ok;
+}
+
+enum ay_err ay_escalate_store_audit(struct ay_pg *db, const struct ay_audit *rows, size_t n,
+                                    const char *actor, char err[AY_ERRLEN])
+{
+    cJSON *arr = cJSON_CreateArray();
+    bool ok = arr != NULL;
+    if (n == 0) {
+        cJSON_Delete(arr);
+        return AY_OK;
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        ok = audit_row(arr, &rows[i], actor);
+    if (!ok) {
+        cJSON_Delete(arr);
+        return AY_ERR_NOMEM;
+    }
+    return exec_rows(db, "ay_insert_audit", arr, NULL, err);
+}
+
+enum ay_err ay_escalate_store(struct ay_pg *db, const struct ay_esc_plan *plans, size_t n,
+                              const char *actor, int *stored, char err[AY_ERRLEN])
+{
+    struct ay_pg_result *res = NULL;
+    cJSON *rows = cJSON_CreateArray();
+    cJSON *notes = NULL;
+    cJSON *audit = NULL;
+    bool ok = rows != NULL;
+    enum ay_err rc;
+    int count = 0;
+
+    if (stored)
+        *stored = 0;
+    if (n == 0) {
+        cJSON_Delete(rows);
+        return AY_OK;
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        ok = ay_json_push(rows, escalation_row(&plans[i], actor));
+    if (!ok) {
+        cJSON_Delete(rows);
+        return AY_ERR_NOMEM;
+    }
+    if ((rc = exec_rows(db, "ay_insert_escalations", rows, &res, err)) != AY_OK)
+        return rc;
+    notes = cJSON_CreateArray();
+    audit = cJSON_CreateArray();
+    ok = notes != NULL && audit != NULL;
+    for (int r = 0; ok && r < ay_pg_nrows(res); r++) {
+        const char *id = ay_pg_value(res, r, 0);
+        for (size_t i = 0; ok && i < n; i++) {
+            const struct ay_esc_plan *e = &plans[i];
+            if (strcmp(e->id, id) != 0)
+                continue;
+            char detail[160];
+            snprintf(detail, sizeof(detail), "{\"audience\":\"%s\",\"reason\":\"%s\",\"level\":%d}",
+                     ay_audience_word(e->audience), reason_name(e->reason), e->state.level);
+            struct ay_audit a = {e->subject.district,
+                                 e->subject.school,
+                                 e->subject.subject_id,
+                                 e->id,
+                                 0,
+                                 "escalation.created",
+                                 detail};
+            ok = add_notifications(notes, e) && audit_row(audit, &a, actor);
+            count++;
+        }
+    }
+    ay_pg_result_free(res);
+    if (!ok) {
+        cJSON_Delete(notes);
+        cJSON_Delete(audit);
+        return AY_ERR_NOMEM;
+    }
+    rc = AY_OK;
+    if (cJSON_GetArraySize(notes) > 0)
+        rc = exec_rows(db, "ay_insert_notifications", notes, NULL, err);
+    else
+        cJSON_Delete(notes);
+    if (rc == AY_OK && cJSON_GetArraySize(audit) > 0)
+        rc = exec_rows(db, "ay_insert_audit", audit, NULL, err);
+    else
+        cJSON_Delete(audit);
+    if (rc == AY_OK && stored)
+        *stored = count;
+    return rc;
+}
