@@ -12,6 +12,7 @@
 
 #include "ay_json.h"
 #include "ay_labels.h"
+#include "ay_text.h"
 #include "ay_time.h"
 
 /* Contract enum values used here (outbound.proto). */
@@ -294,21 +295,30 @@ static cJSON *escalation_row(const struct ay_esc_plan *e, const char *actor)
     return o;
 }
 
+static bool note_row(cJSON *rows, const struct ay_esc_note_row *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool ok =
+        o != NULL && ay_json_str(o, "id", r->id) &&
+        ay_json_str(o, "escalation_id", r->escalation_id) &&
+        ay_json_str(o, "district_id", r->district) &&
+        ay_json_str(o, "audience", ay_audience_enum_name(r->audience)) &&
+        ay_json_num(o, "level", r->level) && ay_json_str(o, "target", r->target) &&
+        ay_json_str(o, "kind", notify_kind_names[r->kind >= 0 && r->kind < 5 ? r->kind : 0]) &&
+        (r->ack_due_us <= 0 || ay_json_time(o, "ack_due_at", r->ack_due_us));
+    return ay_json_push(rows, o) && ok;
+}
+
 static bool add_notifications(cJSON *rows, const struct ay_esc_plan *e)
 {
     bool ok = true;
     for (int i = 0; ok && i < e->nnotices; i++) {
         const struct ay_esc_notice *n = &e->notices[i];
-        const struct ay_chain_step *st = &e->state.chain.steps[n->level - 1];
-        cJSON *o = cJSON_CreateObject();
-        ok = o != NULL && ay_json_str(o, "id", e->notice_ids[i]) &&
-             ay_json_str(o, "escalation_id", e->id) &&
-             ay_json_str(o, "district_id", e->subject.district) &&
-             ay_json_str(o, "audience", ay_audience_enum_name(e->audience)) &&
-             ay_json_num(o, "level", n->level) && ay_json_str(o, "target", st->target) &&
-             ay_json_str(o, "kind", notify_kind_names[n->kind]) &&
-             ay_json_time(o, "ack_due_at", n->ack_due_us);
-        ok = ay_json_push(rows, o) && ok;
+        struct ay_esc_note_row r = {
+            e->notice_ids[i], e->id,        e->subject.district,
+            e->audience,      n->level,     e->state.chain.steps[n->level - 1].target,
+            n->kind,          n->ack_due_us};
+        ok = note_row(rows, &r);
     }
     return ok;
 }
@@ -328,15 +338,96 @@ static enum ay_err exec_rows(struct ay_pg *db, const char *stmt, cJSON *rows,
 static bool audit_row(cJSON *rows, const struct ay_audit *a, const char *actor)
 {
     cJSON *o = cJSON_CreateObject();
-    bool ok = o != NULL && ay_json_str(o, "district_id", a->district) &&
-              ay_json_str(o, "school_id", a->school) &&
-              ay_json_str(o, "subject_id", a->subject_id) &&
-              ay_json_str(o, "escalation_id", a->escalation_id) &&
-              (a->deadline_id == 0 || ay_json_num(o, "deadline_id", (double)a->deadline_id)) &&
-              ay_json_str(o, "actor", actor) && ay_json_str(o, "action", a->action);
+    bool ok =
+        o != NULL && ay_json_str(o, "district_id", a->district) &&
+        ay_json_str(o, "school_id", a->school) && ay_json_str(o, "subject_id", a->subject_id) &&
+        ay_json_str(o, "escalation_id", a->escalation_id) &&
+        (a->deadline_id == 0 || ay_json_num(o, "deadline_id", (double)a->deadline_id)) &&
+        ay_json_str(o, "actor", a->actor ? a->actor : actor) && ay_json_str(o, "action", a->action);
     if (ok && a->detail != NULL)
         ok = ay_json_take(o, "detail", cJSON_Parse(a->detail));
     return ay_json_push(rows, o) && ok;
+}
+
+enum ay_err ay_escalate_store_notes(struct ay_pg *db, const struct ay_esc_note_row *rows, size_t n,
+                                    char err[AY_ERRLEN])
+{
+    cJSON *arr = cJSON_CreateArray();
+    bool ok = arr != NULL;
+    if (n == 0) {
+        cJSON_Delete(arr);
+        return AY_OK;
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        ok = note_row(arr, &rows[i]);
+    if (!ok) {
+        cJSON_Delete(arr);
+        return AY_ERR_NOMEM;
+    }
+    return exec_rows(db, "ay_insert_notifications", arr, NULL, err);
+}
+
+/* Text from untrusted input that must go into a jsonb: invalid UTF-8 bytes
+ * become '?'. Writes into buf. */
+static const char *safe_text(const char *s, char *buf, size_t cap)
+{
+    if (s == NULL)
+        return NULL;
+    if (ay_text_utf8_is_valid(s, strlen(s)))
+        return s;
+    snprintf(buf, cap, "%s", s);
+    for (char *p = buf; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    return buf;
+}
+
+static bool dead_letter_row(cJSON *rows, const struct ay_dead_letter *d)
+{
+    char tbuf[AY_ERRLEN], rbuf[AY_ERRLEN];
+    char *hex = ay_text_hex_encode(d->payload, d->len);
+    cJSON *o = cJSON_CreateObject();
+    bool ok = hex != NULL && o != NULL && ay_json_time(o, "received_at", d->received_us) &&
+              ay_json_str(o, "topic", safe_text(d->topic, tbuf, sizeof(tbuf))) &&
+              ay_json_str(o, "district_id", d->district) &&
+              ay_json_str(o, "school_id", d->school) && ay_json_str(o, "device_id", d->device) &&
+              ay_json_str(o, "message_id", d->msg_id) &&
+              ay_json_str(o, "reason", safe_text(d->reason, rbuf, sizeof(rbuf))) &&
+              ay_json_str(o, "payload", hex);
+    free(hex);
+    if (!ok) {
+        cJSON_Delete(o);
+        return false;
+    }
+    return ay_json_push(rows, o);
+}
+
+enum ay_err ay_escalate_store_dead_letters(struct ay_pg *db, const struct ay_dead_letter *rows,
+                                           size_t n, int cap, char err[AY_ERRLEN])
+{
+    cJSON *arr = cJSON_CreateArray();
+    char capbuf[16];
+    bool ok = arr != NULL;
+
+    if (n == 0) {
+        cJSON_Delete(arr);
+        return AY_OK;
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        ok = dead_letter_row(arr, &rows[i]);
+    if (!ok) {
+        cJSON_Delete(arr);
+        return AY_ERR_NOMEM;
+    }
+    char *text = ay_json_print_free(arr);
+    if (text == NULL)
+        return AY_ERR_NOMEM;
+    snprintf(capbuf, sizeof(capbuf), "%d", cap);
+    const char *params[2] = {text, capbuf};
+    enum ay_err rc =
+        ay_pg_exec_prepared(db, "ay_insert_dead_letters", 2, params, NULL, NULL, NULL, err);
+    free(text);
+    return rc;
 }
 
 enum ay_err ay_escalate_store_audit(struct ay_pg *db, const struct ay_audit *rows, size_t n,
@@ -400,7 +491,8 @@ enum ay_err ay_escalate_store(struct ay_pg *db, const struct ay_esc_plan *plans,
                                  e->id,
                                  0,
                                  "escalation.created",
-                                 detail};
+                                 detail,
+                                 NULL};
             ok = add_notifications(notes, e) && audit_row(audit, &a, actor);
             count++;
         }

@@ -92,6 +92,7 @@ struct ay_audit {
     long long deadline_id; /* 0: none */
     const char *action;    /* "escalation.created", "deadline.missed", ... */
     const char *detail;    /* a JSON object as text, may be NULL */
+    const char *actor;     /* who, when not the caller's actor (an account); may be NULL */
 };
 
 /*
@@ -102,6 +103,38 @@ struct ay_audit {
  */
 enum ay_err ay_escalate_store(struct ay_pg *db, const struct ay_esc_plan *plans, size_t n,
                               const char *actor, int *stored, char err[AY_ERRLEN]);
+
+/* A notification row (lib/sql/ay_insert_notifications.sql). */
+struct ay_esc_note_row {
+    const char *id;
+    const char *escalation_id;
+    const char *district;
+    enum ay_audience audience;
+    int level;
+    const char *target;
+    int kind; /* NotificationKind */
+    int64_t ack_due_us;
+};
+
+/* Inserts notification rows (the caller's transaction). */
+enum ay_err ay_escalate_store_notes(struct ay_pg *db, const struct ay_esc_note_row *rows, size_t n,
+                                    char err[AY_ERRLEN]);
+
+/* A refused message, kept as a dead letter (at most cap per device and
+ * hour, the rest counted: lib/sql/ay_insert_dead_letters.sql). */
+struct ay_dead_letter {
+    int64_t received_us;
+    const char *topic;
+    const char *district; /* may be NULL */
+    const char *school;   /* may be NULL */
+    const char *device;   /* may be NULL */
+    const char *msg_id;   /* may be NULL */
+    const char *reason;
+    const void *payload;
+    size_t len;
+};
+enum ay_err ay_escalate_store_dead_letters(struct ay_pg *db, const struct ay_dead_letter *rows,
+                                           size_t n, int cap, char err[AY_ERRLEN]);
 
 /* Appends audit rows (the caller's transaction). */
 enum ay_err ay_escalate_store_audit(struct ay_pg *db, const struct ay_audit *rows, size_t n,

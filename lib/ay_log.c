@@ -52,7 +52,8 @@ static void put_value(char *buf, size_t cap, size_t *len, const char *s)
         if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f)
             quote = true;
     }
-    if (quote && *len + 1 < cap)
+    /* Room is always kept for the closing quote, the '\n' and the NUL. */
+    if (quote && *len + 3 < cap)
         buf[(*len)++] = '"';
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
@@ -81,7 +82,7 @@ static void put_value(char *buf, size_t cap, size_t *len, const char *s)
         memcpy(buf + *len, esc, n);
         *len += n;
     }
-    if (quote && *len + 1 < cap)
+    if (quote && *len + 2 < cap)
         buf[(*len)++] = '"';
 }
 

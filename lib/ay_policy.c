@@ -224,7 +224,7 @@ static bool id_like(const char *s)
 static bool tz_name_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n >= AY_TZ_NAME_MAX || s[0] == '/' || strstr(s, "..") != NULL)
+    if (n == 0 || n > AY_TZ_NAME_MAX || s[0] == '/' || strstr(s, "..") != NULL)
         return false;
     for (size_t i = 0; i < n; i++)
         if (!(isalnum((unsigned char)s[i]) || strchr("_+-/", s[i]) != NULL))
@@ -409,7 +409,7 @@ static enum ay_err parse_scalar(const cJSON *k, int i, struct ay_district_policy
     case K_TZ:
         if (!cJSON_IsString(k) || !tz_name_ok(k->valuestring))
             return bad(err, k->string, "expected a time zone name like \"Asia/Shanghai\"");
-        snprintf(field, AY_TZ_NAME_MAX, "%s", k->valuestring);
+        snprintf(field, AY_TZ_NAME_MAX + 1, "%s", k->valuestring);
         return AY_OK;
     }
     return AY_ERR_INVALID;

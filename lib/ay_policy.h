@@ -39,11 +39,11 @@
 #include <stdint.h>
 
 #include "ay_err.h"
+#include "ay_tz.h"
 
 #define AY_CHAIN_MAX     8
 #define AY_TARGET_MAX    33
 #define AY_STEP_NAME_MAX 96
-#define AY_TZ_NAME_MAX   65
 
 enum ay_audience {
     AY_AUDIENCE_POLICE,
@@ -91,7 +91,7 @@ enum ay_route_kind {
 };
 
 struct ay_district_policy {
-    char timezone[AY_TZ_NAME_MAX];
+    char timezone[AY_TZ_NAME_MAX + 1];
     int64_t verbal_notice_s;
     int64_t written_report_s;
     int64_t follow_up_interval_s;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "ay_escalate.h"
 #include "ay_log.h"
 
 struct worker {
@@ -43,6 +44,8 @@ enum ay_err ay_pool_new(const struct ay_pool_opts *o, struct ay_pool **out, char
         if (o->database_url == NULL || *o->database_url == '\0')
             continue;
         rc = ay_pg_new(o->database_url, o->statement_timeout_ms, &p->w[i].db, err);
+        if (rc == AY_OK)
+            rc = ay_pg_prepare_all(p->w[i].db, ay_lib_sql, ay_lib_sql_count, err);
         if (rc == AY_OK)
             rc = ay_pg_prepare_all(p->w[i].db, o->sql, o->nsql, err);
         if (rc != AY_OK)

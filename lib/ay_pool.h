@@ -24,7 +24,8 @@ struct ay_pool_opts {
     size_t threads;               /* at least 1 */
     const char *database_url;     /* NULL or "": workers have no connection */
     int statement_timeout_ms;     /* per connection; 0: none */
-    const struct ay_pg_stmt *sql; /* prepared on every connection; may be NULL */
+    const struct ay_pg_stmt *sql; /* prepared on every connection, with lib's own
+                                     (ay_lib_sql); may be NULL */
     size_t nsql;
 };
 

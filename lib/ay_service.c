@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ay_escalate.h"
 #include "ay_log.h"
 #include "ay_sync.h"
 
@@ -120,13 +121,15 @@ static int check_sql(const struct ay_service_def *d, const struct ay_common_conf
     if (rc == AY_OK)
         rc = ay_pg_connect(db, err);
     if (rc == AY_OK)
+        rc = ay_pg_prepare_all(db, ay_lib_sql, ay_lib_sql_count, err);
+    if (rc == AY_OK)
         rc = ay_pg_prepare_all(db, d->sql, d->nsql, err);
     ay_pg_free(db);
     if (rc != AY_OK) {
         ay_log_fatal("cannot prepare the service's SQL", "err", err, NULL);
         return AY_EXIT_FAILURE;
     }
-    printf("%s: %zu SQL statements prepared\n", d->name, d->nsql);
+    printf("%s: %zu SQL statements prepared\n", d->name, d->nsql + ay_lib_sql_count);
     return AY_EXIT_OK;
 }
 

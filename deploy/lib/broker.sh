@@ -12,6 +12,7 @@
 #   secrets/admin.pw     password of the dynsec account `admin`           root 0600
 #   secrets/ctrl/        mosquitto_ctrl and mosquitto_rr options (host, port,
 #                        admin credentials)                               root 0600
+#   plugins/ay_audit.so  copy of the audit plugin (broker-plugin/), if built root 0644
 #   dynsec/dynsec.json   accounts, roles, ACLs (dynamic security plugin)
 #                        rewritten by the broker itself              mosquitto 0700 dir
 #   data/                persistence snapshot (mosquitto.db)         mosquitto 0700
@@ -40,6 +41,39 @@ ay_broker_plugin_path() {
   fi
   [ -f "$p" ] || return 1
   echo "$p"
+}
+
+# ay_broker_audit_plugin_src: prints the path of the built audit plugin
+# (broker-plugin/, ay_audit.so): AY_BROKER_AUDIT_PLUGIN if set (deploy/up
+# sets it to its build tree, tests/lib/harness.sh to the test build),
+# otherwise the release build that deploy/up makes by default.
+ay_broker_audit_plugin_src() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+  echo "${AY_BROKER_AUDIT_PLUGIN:-$root/build/release/broker-plugin/ay_audit.so}"
+}
+
+# ay_broker_install_audit_plugin DIR: copies the built audit plugin to
+# DIR/plugins/ay_audit.so and prints that path; without a built plugin it
+# removes an old copy, warns once on stderr and prints nothing (the broker
+# then runs without the audit trail of refused access). A copy, not the
+# build tree's file: the broker (dropped to `mosquitto`) must be able to read
+# it, a rebuild must not change a running broker's code, and the file the
+# configuration names stays root's. Replaced by rename, never rewritten in
+# place: a running broker has the old one mapped.
+ay_broker_install_audit_plugin() {
+  local dir=$1 src
+  src=$(ay_broker_audit_plugin_src)
+  if [ ! -f "$src" ]; then
+    rm -f "$dir/plugins/ay_audit.so"
+    echo "broker setup: warning: audit plugin $src not built (cmake --build <build tree>, or set" \
+      "AY_BROKER_AUDIT_PLUGIN); refused logins, publishes and subscriptions will not be logged" >&2
+    return 0
+  fi
+  mkdir -p "$dir/plugins" || return 1
+  cp "$src" "$dir/plugins/ay_audit.so.tmp" && chmod 644 "$dir/plugins/ay_audit.so.tmp" &&
+    mv "$dir/plugins/ay_audit.so.tmp" "$dir/plugins/ay_audit.so" || return 1
+  echo "$dir/plugins/ay_audit.so"
 }
 
 # ay_broker_ctrl DIR ARGS...: runs `mosquitto_ctrl ARGS...` connected to
@@ -76,6 +110,7 @@ ay_broker_fix_perms() {
   chmod 755 "$dir" "$dir/certs"
   chmod 700 "$dir/secrets" "$dir/secrets/ctrl" "$dir/dynsec" "$dir/data"
   chmod 644 "$dir/certs/ca.crt" "$dir/certs/server.crt"
+  if [ -d "$dir/plugins" ]; then chmod 755 "$dir/plugins"; fi
   chmod 600 "$dir/certs/ca.key" "$dir/certs/server.key" "$dir/secrets/admin.pw" \
     "$dir/secrets/ctrl/mosquitto_ctrl" "$dir/secrets/ctrl/mosquitto_rr" "$dir/dynsec/dynsec.json"
   [ -e "$dir/mosquitto.log" ] || : >"$dir/mosquitto.log"
@@ -85,6 +120,7 @@ ay_broker_fix_perms() {
     chown root:root "$dir" "$dir/certs" "$dir/certs/ca.crt" "$dir/certs/ca.key" "$dir/certs/server.crt" \
       "$dir/secrets" "$dir/secrets/admin.pw"
     chown -R root:root "$dir/secrets/ctrl"
+    if [ -d "$dir/plugins" ]; then chown -R root:root "$dir/plugins"; fi
     ay_broker_owned_by_broker "$dir/certs/server.key" "$dir/mosquitto.log"
     chown -R mosquitto:mosquitto "$dir/dynsec" "$dir/data"
     # The broker, now `mosquitto`, must reach DIR through every parent:
@@ -158,7 +194,7 @@ ay_broker_setup() {
     echo "usage: ay_broker_setup DIR BIND PLAIN_PORT TLS_PORT WS_PORT" >&2
     return 2
   fi
-  local dir=$1 bind=$2 plain=$3 tls=$4 ws=$5 p plugin tmpl pw
+  local dir=$1 bind=$2 plain=$3 tls=$4 ws=$5 p plugin tmpl pw audit audit_sed
   for p in "$plain" "$tls" "$ws"; do
     if ! [[ $p =~ ^[0-9]{1,5}$ ]] || [ "$p" -lt 1 ] || [ "$p" -gt 65535 ]; then
       echo "broker setup: invalid port '$p'" >&2
@@ -222,7 +258,16 @@ ay_broker_setup() {
     mv "$dir/dynsec/dynsec.json.init" "$dir/dynsec/dynsec.json"
   fi
 
-  sed -e "s|@DIR@|$dir|g" -e "s|@BIND@|$bind|g" -e "s|@PLAIN_PORT@|$plain|g" \
+  # Lines marked @AUDIT@ load the audit plugin: kept when it is built,
+  # otherwise replaced by one comment.
+  audit=$(ay_broker_install_audit_plugin "$dir") || return 1
+  if [ -n "$audit" ]; then
+    audit_sed=(-e "s|^@AUDIT@||" -e "s|@AUDIT_PLUGIN@|$audit|g")
+  else
+    audit_sed=(-e "s|^@AUDIT@plugin .*|# ay_audit not built: refused access is not logged (docs/broker.md)|"
+      -e "/^@AUDIT@/d")
+  fi
+  sed "${audit_sed[@]}" -e "s|@DIR@|$dir|g" -e "s|@BIND@|$bind|g" -e "s|@PLAIN_PORT@|$plain|g" \
     -e "s|@TLS_PORT@|$tls|g" -e "s|@WS_PORT@|$ws|g" -e "s|@DYNSEC_PLUGIN@|$plugin|g" \
     -e "s|@DYNSEC_FILE@|$dir/dynsec/dynsec.json|g" "$tmpl" >"$dir/mosquitto.conf.tmp" || return 1
   if grep -q '@[A-Z_]*@' "$dir/mosquitto.conf.tmp"; then

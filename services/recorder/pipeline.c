@@ -41,6 +41,7 @@ struct recorder_pipeline {
     struct ay_pool *pool;
     struct ay_outbox *outbox;
     struct ay_ratelimit *reject_log;
+    struct ay_tzcache *zones;
     bool started;
     /* Monotonic time the drain ends; 0 while running. */
     _Atomic int64_t drain_deadline_us;
@@ -72,6 +73,7 @@ enum ay_err recorder_pipeline_new(const struct recorder_pipeline_opts *o, struct
     if ((rc = ay_queue_new(o->queue_max_items, o->queue_max_bytes, &p->q)) != AY_OK ||
         (rc = ay_ratelimit_new(REJECT_LOG_SLOTS, (int64_t)o->stats_interval_ms * 1000,
                                REJECT_LOG_BURST, &p->reject_log)) != AY_OK ||
+        (rc = ay_tzcache_new(&p->zones)) != AY_OK ||
         (rc = ay_pool_new(&po, &p->pool, err)) != AY_OK ||
         (rc = ay_outbox_new(receipts, &oo, &p->outbox, err)) != AY_OK)
         goto fail;
@@ -109,6 +111,7 @@ void recorder_pipeline_free(struct recorder_pipeline *p)
         ay_queue_free(p->q);
     }
     ay_ratelimit_free(p->reject_log);
+    ay_tzcache_free(p->zones);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
@@ -270,7 +273,7 @@ static enum ay_err store_singly(struct recorder_pipeline *p, struct ay_pg *db,
 
     for (size_t i = 0; i < n; i++) {
         struct recorder_item *it = items[i];
-        struct recorder_batch one = {&items[i], 1, p->o.dead_letter_cap};
+        struct recorder_batch one = {&items[i], 1, p->o.dead_letter_cap, p->zones};
         struct ay_pg_tx_opts o = tx_opts(p, "store message");
         enum ay_err rc = ay_pg_tx(db, &o, recorder_store_batch, &one, err);
         if (rc == AY_ERR_DB || rc == AY_ERR_INVALID) {
@@ -294,7 +297,7 @@ static void process(struct recorder_pipeline *p, struct ay_pg *db, struct record
                     size_t n)
 {
     char err[AY_ERRLEN] = "";
-    struct recorder_batch b = {items, n, p->o.dead_letter_cap};
+    struct recorder_batch b = {items, n, p->o.dead_letter_cap, p->zones};
     int64_t now = ay_time_now_us();
     size_t left = 0;
 

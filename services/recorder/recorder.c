@@ -14,10 +14,12 @@
 #include "anyuan/v1/hazard.pb-c.h"
 #include "anyuan/v1/incident.pb-c.h"
 #include "anyuan/v1/monthly.pb-c.h"
+#include "anyuan/v1/alarm.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_labels.h"
 #include "ay_schema.h"
 #include "ay_time.h"
+#include "ay_tz.h"
 #include "ay_uuid.h"
 
 #define US_PER_MIN (60LL * 1000000LL)
@@ -47,6 +49,7 @@ void recorder_item_free(struct recorder_item *it)
         return;
     if (it->msg)
         protobuf_c_message_free_unpacked(it->msg, NULL);
+    free(it->plans);
     free(it->topic);
     free(it->payload);
     free(it);
@@ -215,8 +218,15 @@ static int cmp_subject(const void *a, const void *b)
                       ((const struct recorder_subject *)b)->id);
 }
 
+static int cmp_school(const void *a, const void *b)
+{
+    return strcmp(((const struct recorder_school *)a)->id, ((const struct recorder_school *)b)->id);
+}
+
 void recorder_facts_sort(struct recorder_facts *f)
 {
+    if (f->nschools > 1)
+        qsort(f->schools, f->nschools, sizeof(*f->schools), cmp_school);
     if (f->nknown > 1)
         qsort(f->known, f->nknown, sizeof(*f->known), cmp_known);
     if (f->ndevices > 1)
@@ -237,6 +247,7 @@ void recorder_facts_cleanup(struct recorder_facts *f)
     free(f->incidents);
     free(f->hazards);
     free(f->deadlines);
+    free(f->schools);
     memset(f, 0, sizeof(*f));
 }
 
@@ -258,16 +269,35 @@ static const struct recorder_device *find_device(const struct recorder_facts *f,
     return bsearch(&key, f->devices, f->ndevices, sizeof(key), cmp_device);
 }
 
-static const struct ay_policy *policy_of(const struct recorder_facts *f, const char *district)
+/* The district's policy and zone; the defaults (China Standard Time) for a
+ * district the database did not report. */
+static const struct recorder_district *district_of(const struct recorder_facts *f,
+                                                   const char *district)
 {
-    static const struct ay_policy fallback = AY_POLICY_DEFAULT;
+    static struct recorder_district fallback;
+    static bool ready;
     struct recorder_district key;
     const struct recorder_district *d = NULL;
 
     snprintf(key.id, sizeof(key.id), "%s", district);
     if (f->ndistricts > 0)
         d = bsearch(&key, f->districts, f->ndistricts, sizeof(key), cmp_district);
-    return d ? &d->policy : &fallback;
+    if (d != NULL)
+        return d;
+    if (!ready) { /* immutable once set; the same values from any thread */
+        ay_policy_defaults(&fallback.policy);
+        ready = true;
+    }
+    return &fallback;
+}
+
+static const struct recorder_school *find_school(const struct recorder_facts *f, const char *id)
+{
+    struct recorder_school key;
+    if (f == NULL || f->nschools == 0)
+        return NULL;
+    snprintf(key.id, sizeof(key.id), "%s", id);
+    return bsearch(&key, f->schools, f->nschools, sizeof(key), cmp_school);
 }
 
 static const struct recorder_subject *find_subject(const struct recorder_subject *arr, size_t n,
@@ -427,6 +457,7 @@ void recorder_decide(struct recorder_item **items, size_t n, const struct record
         it->copy_of = NULL;
         it->record_id = 0;
         it->stored_us = 0;
+        it->nplans = 0;
         if (it->outcome != RECORDER_PENDING)
             continue;
         const struct recorder_known_msg *k = find_known(f, it->msg_id);
@@ -446,25 +477,28 @@ void recorder_decide(struct recorder_item **items, size_t n, const struct record
             check_ref(it, f, &batch);
         if (it->outcome != RECORDER_PENDING)
             continue;
-        recorder_plan_deadlines(it, policy_of(f, it->where.district), f);
+        recorder_plan_deadlines(it, district_of(f, it->where.district), f);
         if (have_table)
             id_table_add(&batch, it);
     }
     free(batch.slot);
 }
 
-/* ---- deadlines ----------------------------------------------------------- */
+/* ---- deadlines and escalations ---------------------------------------------- */
+
+#define US_PER_S 1000000LL
 
 static int64_t ts_us(const Anyuan__V1__Timestamp *t)
 {
     return t ? ay_time_to_us(t->seconds, t->nanos) : 0;
 }
 
-static void add_dl(struct recorder_item *it, enum recorder_dl_action action, int kind,
-                   int subject_kind, const char *subject, int64_t due_us)
+static struct recorder_deadline *add_dl(struct recorder_item *it, enum recorder_dl_action action,
+                                        int kind, int subject_kind, const char *subject,
+                                        int64_t due_us)
 {
     if (it->ndeadlines >= RECORDER_DEADLINES_MAX)
-        return;
+        return NULL;
     struct recorder_deadline *d = &it->deadlines[it->ndeadlines++];
     memset(d, 0, sizeof(*d));
     d->action = action;
@@ -476,43 +510,181 @@ static void add_dl(struct recorder_item *it, enum recorder_dl_action action, int
     if ((action == RECORDER_DL_MET || action == RECORDER_DL_MEET) && due_us > 0 &&
         it->received_us > due_us)
         d->late_us = it->received_us - due_us;
+    return d;
 }
 
-/* The due time of an open deadline the database reported, or 0. */
+/* The open deadline of kind for subject the database reported, or NULL. */
+static const struct recorder_open_deadline *open_dl(const struct recorder_facts *f, int kind,
+                                                    const char *subject)
+{
+    const struct recorder_open_deadline *best = NULL;
+    for (size_t i = 0; f != NULL && i < f->ndeadlines; i++) {
+        const struct recorder_open_deadline *o = &f->deadlines[i];
+        if (o->kind == kind && strcasecmp(o->subject_id, subject) == 0 &&
+            (best == NULL || o->seq > best->seq))
+            best = o;
+    }
+    return best;
+}
+
 static int64_t open_due(const struct recorder_facts *f, int kind, const char *subject)
 {
-    for (size_t i = 0; f != NULL && i < f->ndeadlines; i++)
-        if (f->deadlines[i].kind == kind && strcasecmp(f->deadlines[i].subject_id, subject) == 0)
-            return f->deadlines[i].due_us;
-    return 0;
+    const struct recorder_open_deadline *o = open_dl(f, kind, subject);
+    return o ? o->due_us : 0;
 }
 
-static void plan_notice(struct recorder_item *it, const struct ay_policy *p)
+/* Adds the escalations route asks for to it->plans. */
+static void escalate(struct recorder_item *it, const struct recorder_district *d,
+                     const struct recorder_facts *f, enum ay_route_kind route, int reason,
+                     const struct ay_esc_subject *s, const struct ay_esc_missed *m)
 {
-    const Anyuan__V1__IncidentNotice *n = (const Anyuan__V1__IncidentNotice *)it->msg;
-    int64_t start = ay_deadline_incident_start_us(ts_us(n->occurred_at), ts_us(n->discovered_at));
-    /* The notice is the verbal notice: met now, late if received after due. */
-    add_dl(it, RECORDER_DL_MET, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_VERBAL_NOTICE,
-           ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT, it->msg_id,
-           ay_deadline_verbal_notice_us(p, start));
-    add_dl(it, RECORDER_DL_START, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT,
-           ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT, it->msg_id,
-           ay_deadline_written_report_us(p, start));
+    if (it->plans == NULL && (it->plans = calloc(RECORDER_PLANS_MAX, sizeof(*it->plans))) == NULL)
+        return; /* no memory: the watchdog still fires what is missed */
+    if (it->nplans + AY_AUDIENCE_COUNT > RECORDER_PLANS_MAX)
+        return;
+    int32_t offset = d->tz && m ? ay_tz_offset_s(d->tz, m->due_us) : 8 * 3600;
+    (void)f;
+    it->nplans += ay_escalate_plan(&d->policy, route, reason, s, m, offset, it->received_us,
+                                   it->plans + it->nplans);
 }
 
-static void plan_report(struct recorder_item *it, const struct recorder_facts *f)
+static void incident_subject(const struct recorder_item *it, const char *incident_id, int category,
+                             int severity, const struct recorder_facts *f, struct ay_esc_subject *s)
+{
+    const ProtobufCEnumValue *c =
+        protobuf_c_enum_descriptor_get_value(&anyuan__v1__incident_category__descriptor, category);
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&anyuan__v1__severity__descriptor, severity);
+    const struct recorder_school *sch = find_school(f, it->where.school);
+
+    memset(s, 0, sizeof(*s));
+    s->subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT;
+    snprintf(s->subject_id, sizeof(s->subject_id), "%s", incident_id);
+    snprintf(s->district, sizeof(s->district), "%s", it->where.district);
+    snprintf(s->school, sizeof(s->school), "%s", it->where.school);
+    if (sch) {
+        snprintf(s->school_zh, sizeof(s->school_zh), "%s", sch->name_zh);
+        snprintf(s->school_en, sizeof(s->school_en), "%s", sch->name_en);
+    }
+    s->severity = severity;
+    ay_escalate_incident_words(c ? c->name : "", v ? v->name : "", s);
+}
+
+/* A deadline met late (or already overdue when it starts) is escalated
+ * once, by the transaction that finds it: the database keeps one
+ * escalation per missed deadline and audience, whoever finds it first. */
+static void escalate_late(struct recorder_item *it, const struct recorder_district *d,
+                          const struct recorder_facts *f, const struct recorder_deadline *dl,
+                          const struct ay_esc_subject *s)
+{
+    struct ay_esc_missed m = {.have = true, .kind = dl->kind, .seq = dl->seq, .due_us = dl->due_us};
+    snprintf(m.subject_id, sizeof(m.subject_id), "%s", dl->subject_id);
+    escalate(it, d, f, AY_ROUTE_DEADLINE_MISSED,
+             ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEADLINE_MISSED, s, &m);
+}
+
+static void plan_notice(struct recorder_item *it, const struct recorder_district *d,
+                        const struct recorder_facts *f)
+{
+    const struct ay_district_policy *p = &d->policy;
+    const Anyuan__V1__IncidentNotice *n = (const Anyuan__V1__IncidentNotice *)it->msg;
+    const int subj = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT;
+    int64_t start = ay_deadline_incident_start_us(ts_us(n->occurred_at), ts_us(n->discovered_at));
+    struct ay_esc_subject s;
+
+    incident_subject(it, it->msg_id, n->category, n->severity, f, &s);
+    /* The notice is the verbal notice: met now, late if received after due. */
+    struct recorder_deadline *verbal =
+        add_dl(it, RECORDER_DL_MET, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_VERBAL_NOTICE, subj,
+               it->msg_id, start + p->verbal_notice_s * US_PER_S);
+    add_dl(it, RECORDER_DL_START, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT, subj,
+           it->msg_id, start + p->written_report_s * US_PER_S);
+    bool major = n->severity == ANYUAN__V1__SEVERITY__SEVERITY_I ||
+                 n->severity == ANYUAN__V1__SEVERITY__SEVERITY_II;
+    if (major)
+        add_dl(it, RECORDER_DL_START, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_FOLLOW_UP_REPORT,
+               subj, it->msg_id, it->received_us + p->follow_up_interval_s * US_PER_S);
+    /* The alarm this incident was raised by has its notice now. */
+    if (n->alarm_id && n->alarm_id[0])
+        add_dl(it, RECORDER_DL_MEET, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_ALARM_NOTICE,
+               ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_ALARM, n->alarm_id,
+               open_due(f, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_ALARM_NOTICE, n->alarm_id));
+    /* Routing by severity (domain.md rule 2): IV-III to the bureau, I-II also
+     * to the city bureau and the local government at once; a suspected
+     * crime to the police at once (强制报告). */
+    escalate(it, d, f, ay_route_for_severity(n->severity),
+             major ? ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_MAJOR_INCIDENT
+                   : ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_INCIDENT,
+             &s, NULL);
+    if (n->suspected_crime)
+        escalate(it, d, f, AY_ROUTE_SUSPECTED_CRIME,
+                 ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_SUSPECTED_CRIME, &s, NULL);
+    if (verbal && verbal->late_us > 0)
+        escalate_late(it, d, f, verbal, &s);
+}
+
+static void plan_report(struct recorder_item *it, const struct recorder_district *d,
+                        const struct recorder_facts *f)
 {
     const Anyuan__V1__IncidentReport *r = (const Anyuan__V1__IncidentReport *)it->msg;
     const int written = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT;
     const int final = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_FINAL_REPORT;
+    const int follow = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_FOLLOW_UP_REPORT;
     const int subj = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT;
+    struct ay_esc_subject s;
 
+    incident_subject(it, r->incident_id, 0, r->severity, f, &s);
     /* Any written report, final ones included, meets the written deadline. */
-    add_dl(it, RECORDER_DL_MEET, written, subj, r->incident_id,
-           open_due(f, written, r->incident_id));
-    if (r->kind == ANYUAN__V1__REPORT_KIND__REPORT_KIND_FINAL)
-        add_dl(it, RECORDER_DL_MEET, final, subj, r->incident_id,
-               open_due(f, final, r->incident_id));
+    struct recorder_deadline *w = add_dl(it, RECORDER_DL_MEET, written, subj, r->incident_id,
+                                         open_due(f, written, r->incident_id));
+    if (w && w->late_us > 0)
+        escalate_late(it, d, f, w, &s);
+    /* A follow-up report meets the current one of the series and starts the
+     * next, while the incident is open. */
+    const struct recorder_open_deadline *fu = open_dl(f, follow, r->incident_id);
+    int64_t closed = ts_us(r->closed_at);
+    if (fu != NULL && r->kind == ANYUAN__V1__REPORT_KIND__REPORT_KIND_FOLLOW_UP) {
+        struct recorder_deadline *m =
+            add_dl(it, RECORDER_DL_MEET, follow, subj, r->incident_id, fu->due_us);
+        if (m)
+            m->seq = fu->seq;
+        if (closed == 0 && r->kind != ANYUAN__V1__REPORT_KIND__REPORT_KIND_FINAL) {
+            struct recorder_deadline *next =
+                add_dl(it, RECORDER_DL_START, follow, subj, r->incident_id,
+                       it->received_us + d->policy.follow_up_interval_s * US_PER_S);
+            if (next)
+                next->seq = fu->seq + 1;
+        }
+    } else if (fu != NULL && closed != 0) {
+        struct recorder_deadline *c =
+            add_dl(it, RECORDER_DL_CANCEL, follow, subj, r->incident_id, 0);
+        if (c)
+            c->seq = fu->seq;
+    }
+    /* Dealt with (closedAt): the final report is due so many calendar days
+     * later, in the district's time zone; a final report meets it. */
+    int64_t final_due = 0;
+    if (closed != 0 &&
+        (d->tz == NULL ||
+         ay_deadline_add_days_us(d->tz, closed, d->policy.final_report_days, &final_due) != AY_OK))
+        final_due = closed + (int64_t)d->policy.final_report_days * 86400 * US_PER_S;
+    if (r->kind == ANYUAN__V1__REPORT_KIND__REPORT_KIND_FINAL) {
+        int64_t due = open_due(f, final, r->incident_id);
+        if (due > 0)
+            add_dl(it, RECORDER_DL_MEET, final, subj, r->incident_id, due);
+        else
+            add_dl(it, RECORDER_DL_MET, final, subj, r->incident_id,
+                   final_due ? final_due : it->received_us);
+        if (fu != NULL && r->kind != ANYUAN__V1__REPORT_KIND__REPORT_KIND_FOLLOW_UP &&
+            closed == 0) {
+            struct recorder_deadline *c =
+                add_dl(it, RECORDER_DL_CANCEL, follow, subj, r->incident_id, 0);
+            if (c)
+                c->seq = fu->seq;
+        }
+    } else if (closed != 0) {
+        add_dl(it, RECORDER_DL_START, final, subj, r->incident_id, final_due);
+    }
 }
 
 static void plan_hazard_update(struct recorder_item *it, const struct recorder_facts *f)
@@ -537,27 +709,61 @@ static void plan_hazard_update(struct recorder_item *it, const struct recorder_f
     }
 }
 
-void recorder_plan_deadlines(struct recorder_item *it, const struct ay_policy *p,
+/* An alarm (not a drill) expects an incident notice that refers to it; a
+ * false alarm cancelled within the policy's window ends that expectation. */
+static void plan_alarm(struct recorder_item *it, const struct recorder_district *d)
+{
+    const Anyuan__V1__Alarm *a = (const Anyuan__V1__Alarm *)it->msg;
+    if (a->is_test)
+        return;
+    add_dl(it, RECORDER_DL_START, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_ALARM_NOTICE,
+           ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_ALARM, it->msg_id,
+           it->received_us + d->policy.alarm_notice_s * US_PER_S);
+}
+
+static void plan_alarm_cancel(struct recorder_item *it, const struct recorder_district *d,
+                              const struct recorder_facts *f)
+{
+    const Anyuan__V1__AlarmCancel *c = (const Anyuan__V1__AlarmCancel *)it->msg;
+    const int kind = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_ALARM_NOTICE;
+    const struct recorder_open_deadline *o = open_dl(f, kind, c->alarm_id);
+
+    if (o == NULL ||
+        (c->reason != ANYUAN__V1__ALARM_CANCEL_REASON__ALARM_CANCEL_REASON_FALSE_ALARM &&
+         c->reason != ANYUAN__V1__ALARM_CANCEL_REASON__ALARM_CANCEL_REASON_TEST_OVER))
+        return;
+    if (it->received_us - o->created_us <= d->policy.false_alarm_window_s * US_PER_S)
+        add_dl(it, RECORDER_DL_CANCEL, kind, ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_ALARM,
+               c->alarm_id, 0);
+}
+
+void recorder_plan_deadlines(struct recorder_item *it, const struct recorder_district *d,
                              const struct recorder_facts *f)
 {
-    const ProtobufCMessageDescriptor *d = it->msg ? it->msg->descriptor : NULL;
+    const ProtobufCMessageDescriptor *desc = it->msg ? it->msg->descriptor : NULL;
 
     it->ndeadlines = 0;
-    if (d == &anyuan__v1__incident_notice__descriptor) {
-        plan_notice(it, p);
-    } else if (d == &anyuan__v1__incident_report__descriptor) {
-        plan_report(it, f);
-    } else if (d == &anyuan__v1__hazard_report__descriptor) {
+    it->nplans = 0;
+    if (desc == &anyuan__v1__incident_notice__descriptor) {
+        plan_notice(it, d, f);
+    } else if (desc == &anyuan__v1__incident_report__descriptor) {
+        plan_report(it, d, f);
+    } else if (desc == &anyuan__v1__alarm__descriptor) {
+        plan_alarm(it, d);
+    } else if (desc == &anyuan__v1__alarm_cancel__descriptor) {
+        plan_alarm_cancel(it, d, f);
+    } else if (desc == &anyuan__v1__hazard_report__descriptor) {
         const Anyuan__V1__HazardReport *h = (const Anyuan__V1__HazardReport *)it->msg;
         add_dl(it, RECORDER_DL_START, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_HAZARD_RECTIFICATION,
                ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_HAZARD, it->msg_id,
                ts_us(h->rectification_deadline));
-    } else if (d == &anyuan__v1__hazard_update__descriptor) {
+    } else if (desc == &anyuan__v1__hazard_update__descriptor) {
         plan_hazard_update(it, f);
-    } else if (d == &anyuan__v1__monthly_report__descriptor) {
+    } else if (desc == &anyuan__v1__monthly_report__descriptor) {
         const Anyuan__V1__MonthlyReport *m = (const Anyuan__V1__MonthlyReport *)it->msg;
         int64_t due = 0;
-        if (ay_deadline_monthly_report_us(p, (int)m->year, (int)m->month, &due) == AY_OK)
+        if (d->tz != NULL && ay_deadline_monthly_due_us(d->tz, d->policy.monthly_report_day,
+                                                        (int)m->year, (int)m->month, &due) == AY_OK)
             add_dl(it, RECORDER_DL_MET, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_MONTHLY_REPORT,
                    ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_MONTHLY_REPORT, it->msg_id, due);
     }

@@ -27,6 +27,8 @@
 
 #include "ay_deadline.h"
 #include "ay_err.h"
+#include "ay_escalate.h"
+#include "ay_policy.h"
 #include "ay_msgtype.h"
 #include "ay_topic.h"
 #include "ay_uuid.h"
@@ -45,6 +47,7 @@ enum recorder_dl_action {
     RECORDER_DL_MEET,   /* meets an existing pending (or missed) deadline */
     RECORDER_DL_MOVE,   /* moves an existing pending deadline to due_us */
     RECORDER_DL_REOPEN, /* makes a met deadline pending again (due_us if > 0) */
+    RECORDER_DL_CANCEL, /* an expectation that no longer holds (a false alarm) */
 };
 
 struct recorder_deadline {
@@ -52,11 +55,15 @@ struct recorder_deadline {
     int kind;         /* Anyuan__V1__DeadlineKind */
     int subject_kind; /* Anyuan__V1__SubjectKind */
     char subject_id[AY_UUID_STRLEN];
+    int seq;         /* position in a series (follow-up reports); 0 otherwise */
     int64_t due_us;  /* 0: unknown (a MEET of a deadline the database did not report) */
     int64_t late_us; /* met after due_us by this much (received time); 0 if in time */
 };
 
-#define RECORDER_DEADLINES_MAX 4
+#define RECORDER_DEADLINES_MAX 6
+/* Escalations one message may cause: its routing (up to three audiences),
+ * a suspected crime, a late deadline. */
+#define RECORDER_PLANS_MAX (3 * AY_AUDIENCE_COUNT)
 
 struct recorder_item {
     /* As received (owned). */
@@ -84,6 +91,9 @@ struct recorder_item {
     const struct recorder_item *copy_of;
     struct recorder_deadline deadlines[RECORDER_DEADLINES_MAX];
     int ndeadlines;
+    /* Escalations it causes (allocated by recorder_decide when needed). */
+    struct ay_esc_plan *plans;
+    int nplans;
 };
 
 /* Copies topic and payload. NULL when out of memory. Free with recorder_item_free. */
@@ -125,7 +135,14 @@ struct recorder_device {
 
 struct recorder_district {
     char id[AY_ID_MAX];
-    struct ay_policy policy;
+    struct ay_district_policy policy;
+    const struct ay_tz *tz; /* the policy's zone (borrowed from the caller's cache) */
+};
+
+struct recorder_school {
+    char id[AY_ID_MAX];
+    char name_zh[96];
+    char name_en[96];
 };
 
 struct recorder_subject { /* an incident or a hazard */
@@ -139,6 +156,8 @@ struct recorder_open_deadline { /* pending or missed */
     int subject_kind;
     char subject_id[AY_UUID_STRLEN];
     int64_t due_us;
+    int seq;
+    int64_t created_us;
 };
 
 struct recorder_facts {
@@ -154,6 +173,8 @@ struct recorder_facts {
     size_t nhazards;
     struct recorder_open_deadline *deadlines;
     size_t ndeadlines;
+    struct recorder_school *schools;
+    size_t nschools;
 };
 
 /* Sorts the arrays by their ids so that lookups are binary searches. */
@@ -173,8 +194,10 @@ void recorder_facts_cleanup(struct recorder_facts *f);
  */
 void recorder_decide(struct recorder_item **items, size_t n, const struct recorder_facts *f);
 
-/* Fills it->deadlines for a message about to be stored, under policy p. */
-void recorder_plan_deadlines(struct recorder_item *it, const struct ay_policy *p,
+/* Fills it->deadlines (and it->plans: the escalations it causes) for a
+ * message about to be stored, under its district's policy d. f may be
+ * NULL (no open deadlines known, no school names). */
+void recorder_plan_deadlines(struct recorder_item *it, const struct recorder_district *d,
                              const struct recorder_facts *f);
 
 /*

@@ -19,10 +19,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "anyuan/v1/alarm.pb-c.h"
 #include "anyuan/v1/common.pb-c.h"
+#include "anyuan/v1/incident.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_codec.h"
+#include "ay_escalate.h"
 #include "ay_json.h"
+#include "ay_log.h"
 #include "ay_text.h"
 #include "ay_time.h"
 
@@ -146,10 +150,25 @@ static const char *get_district(const struct recorder_item *it)
     return it->where.district;
 }
 
+static const char *get_school(const struct recorder_item *it)
+{
+    return it->where.school;
+}
+
+/* Ids of records a message refers to: the incident of a report, the hazard
+ * of an update, the alarm of a cancel or of a notice. */
 static const char *get_ref(const struct recorder_item *it)
 {
     const char *r = recorder_incident_ref(it);
-    return r ? r : recorder_hazard_ref(it);
+    if (r == NULL)
+        r = recorder_hazard_ref(it);
+    if (r == NULL && it->msg && it->msg->descriptor == &anyuan__v1__alarm_cancel__descriptor)
+        r = ((const Anyuan__V1__AlarmCancel *)it->msg)->alarm_id;
+    if (r == NULL && it->msg && it->msg->descriptor == &anyuan__v1__incident_notice__descriptor) {
+        const char *a = ((const Anyuan__V1__IncidentNotice *)it->msg)->alarm_id;
+        r = a && a[0] ? a : NULL;
+    }
+    return r;
 }
 
 static enum ay_err load_known(struct ay_pg *db, const char **ids, size_t n,
@@ -201,7 +220,8 @@ static enum ay_err load_devices(struct ay_pg *db, const char **ids, size_t n,
 }
 
 static enum ay_err load_districts(struct ay_pg *db, const char **ids, size_t n,
-                                  struct recorder_facts *f, char err[AY_ERRLEN])
+                                  struct recorder_facts *f, struct ay_tzcache *zones,
+                                  char err[AY_ERRLEN])
 {
     struct ay_pg_result *res = NULL;
     enum ay_err rc = exec_ids(db, "load_districts", ids, n, &res, err);
@@ -213,13 +233,38 @@ static enum ay_err load_districts(struct ay_pg *db, const char **ids, size_t n,
         rc = AY_ERR_NOMEM;
     for (int r = 0; rc == AY_OK && r < rows; r++) {
         struct recorder_district *d = &f->districts[f->ndistricts++];
-        int64_t v[3];
-        if (!cell(res, r, 0, d->id, sizeof(d->id)) || !ay_pg_int64(res, r, 1, &v[0]) ||
-            !ay_pg_int64(res, r, 2, &v[1]) || !ay_pg_int64(res, r, 3, &v[2]))
+        const char *doc = ay_pg_value(res, r, 1);
+        char perr[AY_ERRLEN] = "";
+        if (!cell(res, r, 0, d->id, sizeof(d->id)))
             rc = bad_cell("load_districts", r, 0, err);
-        d->policy.verbal_notice_min = (int)v[0];
-        d->policy.written_report_min = (int)v[1];
-        d->policy.monthly_report_day = (int)v[2];
+        else if (ay_policy_from_json(doc, strlen(doc), &d->policy, perr) != AY_OK) {
+            ay_log_warn("invalid district policy in the database, using the defaults", "district",
+                        d->id, "err", perr, NULL);
+            ay_policy_defaults(&d->policy);
+        }
+        d->tz = zones ? ay_tzcache_get(zones, d->policy.timezone) : NULL;
+    }
+    ay_pg_result_free(res);
+    return rc;
+}
+
+static enum ay_err load_schools(struct ay_pg *db, const char **ids, size_t n,
+                                struct recorder_facts *f, char err[AY_ERRLEN])
+{
+    struct ay_pg_result *res = NULL;
+    enum ay_err rc = exec_ids(db, "load_schools", ids, n, &res, err);
+    if (rc != AY_OK)
+        return rc;
+    int rows = ay_pg_nrows(res);
+    f->schools = calloc((size_t)rows + 1, sizeof(*f->schools));
+    if (f->schools == NULL)
+        rc = AY_ERR_NOMEM;
+    for (int r = 0; rc == AY_OK && r < rows; r++) {
+        struct recorder_school *s = &f->schools[f->nschools++];
+        if (!cell(res, r, 0, s->id, sizeof(s->id)))
+            rc = bad_cell("load_schools", r, 0, err);
+        snprintf(s->name_zh, sizeof(s->name_zh), "%s", ay_pg_value(res, r, 1));
+        snprintf(s->name_en, sizeof(s->name_en), "%s", ay_pg_value(res, r, 2));
     }
     ay_pg_result_free(res);
     return rc;
@@ -259,10 +304,13 @@ static enum ay_err load_deadlines(struct ay_pg *db, const char **ids, size_t n,
         rc = AY_ERR_NOMEM;
     for (int r = 0; rc == AY_OK && r < rows; r++) {
         struct recorder_open_deadline *d = &f->deadlines[f->ndeadlines++];
+        int64_t seq = 0;
         if (!cell(res, r, 0, d->created_by, sizeof(d->created_by)) ||
             !cell(res, r, 3, d->subject_id, sizeof(d->subject_id)) ||
-            !ay_pg_int64(res, r, 4, &d->due_us))
+            !ay_pg_int64(res, r, 4, &d->due_us) || !ay_pg_int64(res, r, 6, &seq) ||
+            !ay_pg_int64(res, r, 7, &d->created_us))
             rc = bad_cell("load_deadlines", r, 0, err);
+        d->seq = (int)seq;
         d->kind = enum_value(&anyuan__v1__deadline_kind__descriptor, ay_pg_value(res, r, 1));
         d->subject_kind = enum_value(&anyuan__v1__subject_kind__descriptor, ay_pg_value(res, r, 2));
     }
@@ -272,7 +320,8 @@ static enum ay_err load_deadlines(struct ay_pg *db, const char **ids, size_t n,
 
 /* Everything recorder_decide needs to know about the pending items. */
 static enum ay_err load_facts(struct ay_pg *db, struct recorder_item **items, size_t n,
-                              struct recorder_facts *f, char err[AY_ERRLEN])
+                              struct recorder_facts *f, struct ay_tzcache *zones,
+                              char err[AY_ERRLEN])
 {
     const char **ids = calloc(2 * n + 1, sizeof(*ids));
     enum ay_err rc = AY_ERR_NOMEM;
@@ -291,7 +340,10 @@ static enum ay_err load_facts(struct ay_pg *db, struct recorder_item **items, si
     if ((rc = load_devices(db, ids, k, f, err)) != AY_OK)
         goto cleanup;
     k = collect(items, n, ids, get_district);
-    if ((rc = load_districts(db, ids, k, f, err)) != AY_OK)
+    if ((rc = load_districts(db, ids, k, f, zones, err)) != AY_OK)
+        goto cleanup;
+    k = collect(items, n, ids, get_school);
+    if ((rc = load_schools(db, ids, k, f, err)) != AY_OK)
         goto cleanup;
     k = collect(items, n, ids, recorder_incident_ref);
     if ((rc = load_subjects(db, "load_incidents", ids, k, &f->incidents, &f->nincidents, err)) !=
@@ -416,7 +468,7 @@ static enum ay_err resolve_conflicts(struct ay_pg *db, struct recorder_item **it
     for (size_t i = 0; i < n; i++)
         if (pending(items[i]))
             raced[k++] = items[i];
-    rc = load_facts(db, raced, k, &f, err);
+    rc = load_facts(db, raced, k, &f, NULL, err);
     if (rc == AY_OK)
         recorder_decide(raced, k, &f);
     for (size_t i = 0; rc == AY_OK && i < k; i++) {
@@ -456,11 +508,11 @@ static enum ay_err apply_domain(struct ay_pg *db, struct recorder_item **items, 
 
 static cJSON *deadline_row(const struct recorder_item *it, const struct recorder_deadline *d)
 {
-    static const char *const actions[] = {"start", "met", "meet", "move", "reopen"};
+    static const char *const actions[] = {"start", "met", "meet", "move", "reopen", "cancel"};
     cJSON *o = cJSON_CreateObject();
     bool ok = o != NULL &&
               ay_json_str(o, "kind", enum_name(&anyuan__v1__deadline_kind__descriptor, d->kind)) &&
-              ay_json_str(o, "subject_id", d->subject_id) &&
+              ay_json_str(o, "subject_id", d->subject_id) && ay_json_num(o, "seq", d->seq) &&
               (d->due_us <= 0 || ay_json_time(o, "due_at", d->due_us));
     if (ok && (d->action == RECORDER_DL_START || d->action == RECORDER_DL_MET)) {
         bool met = d->action == RECORDER_DL_MET;
@@ -517,53 +569,56 @@ static enum ay_err apply_deadlines(struct ay_pg *db, struct recorder_item **item
     return rc;
 }
 
-/* ---- dead letters ---------------------------------------------------------- */
-
-static cJSON *dead_letter_row(const struct recorder_item *it)
+/* Escalations the stored messages cause (routing, late deadlines), with
+ * the message: whatever creates an obligation commits with its cause. */
+static enum ay_err apply_escalations(struct ay_pg *db, struct recorder_item **items, size_t n,
+                                     char err[AY_ERRLEN])
 {
-    char buf[AY_ERRLEN];
-    char *hex = ay_text_hex_encode(it->payload, it->len);
-    cJSON *o = cJSON_CreateObject();
-    bool ok = hex != NULL && o != NULL && ay_json_time(o, "received_at", it->received_us) &&
-              ay_json_str(o, "topic", safe_text(it->topic, buf, sizeof(buf)));
-
-    if (ok && it->topic_ok) {
-        ok = ay_json_str(o, "district_id", it->where.district);
-        if (ok && it->where.cls == AY_TOPIC_SCHOOL)
-            ok = ay_json_str(o, "school_id", it->where.school) &&
-                 ay_json_str(o, "device_id", it->where.device);
-    }
-    ok = ok && ay_json_str(o, "message_id", it->msg_id) &&
-         ay_json_str(o, "reason", safe_text(it->reason, buf, sizeof(buf))) &&
-         ay_json_str(o, "payload", hex);
-    free(hex);
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
+    size_t total = 0, k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items[i]->outcome == RECORDER_STORED)
+            total += (size_t)items[i]->nplans;
+    if (total == 0)
+        return AY_OK;
+    struct ay_esc_plan *all = malloc(total * sizeof(*all));
+    if (all == NULL)
+        return AY_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; items[i]->outcome == RECORDER_STORED && j < items[i]->nplans; j++)
+            all[k++] = items[i]->plans[j];
+    enum ay_err rc = ay_escalate_store(db, all, k, "recorder", NULL, err);
+    free(all);
+    return rc;
 }
+
+/* ---- dead letters ---------------------------------------------------------- */
 
 static enum ay_err insert_dead_letters(struct ay_pg *db, struct recorder_item **items, size_t n,
                                        int cap, char err[AY_ERRLEN])
 {
-    cJSON *rows = cJSON_CreateArray();
-    char capbuf[16];
-    bool ok = rows != NULL;
-    size_t count = 0;
+    struct ay_dead_letter *rows = calloc(n + 1, sizeof(*rows));
+    size_t k = 0;
 
-    for (size_t i = 0; ok && i < n; i++) {
-        if (items[i]->outcome != RECORDER_REJECTED)
+    if (rows == NULL)
+        return AY_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const struct recorder_item *it = items[i];
+        if (it->outcome != RECORDER_REJECTED)
             continue;
-        ok = ay_json_push(rows, dead_letter_row(items[i]));
-        count++;
+        bool school = it->topic_ok && it->where.cls == AY_TOPIC_SCHOOL;
+        rows[k++] = (struct ay_dead_letter){it->received_us,
+                                            it->topic,
+                                            it->topic_ok ? it->where.district : NULL,
+                                            school ? it->where.school : NULL,
+                                            school ? it->where.device : NULL,
+                                            it->msg_id,
+                                            it->reason,
+                                            it->payload,
+                                            it->len};
     }
-    if (!ok || count == 0) {
-        cJSON_Delete(rows);
-        return ok ? AY_OK : AY_ERR_NOMEM;
-    }
-    snprintf(capbuf, sizeof(capbuf), "%d", cap);
-    return exec_json(db, "insert_dead_letters", rows, capbuf, NULL, err);
+    enum ay_err rc = ay_escalate_store_dead_letters(db, rows, k, cap, err);
+    free(rows);
+    return rc;
 }
 
 /* ---- the transactions -------------------------------------------------------- */
@@ -578,7 +633,7 @@ enum ay_err recorder_store_batch(struct ay_pg *db, void *arg, char err[AY_ERRLEN
     memset(&f, 0, sizeof(f));
     for (size_t i = 0; i < b->n; i++)
         b->items[i]->outcome = b->items[i]->decoded;
-    rc = load_facts(db, b->items, b->n, &f, err);
+    rc = load_facts(db, b->items, b->n, &f, b->zones, err);
     if (rc == AY_OK) {
         recorder_decide(b->items, b->n, &f);
         rc = insert_messages(db, b->items, b->n, &raced, err);
@@ -598,6 +653,8 @@ enum ay_err recorder_store_batch(struct ay_pg *db, void *arg, char err[AY_ERRLEN
         rc = apply_domain(db, b->items, b->n, err);
     if (rc == AY_OK)
         rc = apply_deadlines(db, b->items, b->n, err);
+    if (rc == AY_OK)
+        rc = apply_escalations(db, b->items, b->n, err);
     if (rc == AY_OK)
         rc = insert_dead_letters(db, b->items, b->n, b->dead_letter_cap, err);
     return rc;

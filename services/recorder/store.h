@@ -22,6 +22,7 @@
 
 #include "ay_err.h"
 #include "ay_pg.h"
+#include "ay_tzcache.h"
 #include "recorder.h"
 
 extern const struct ay_pg_stmt recorder_sql[];
@@ -30,7 +31,8 @@ extern const size_t recorder_sql_count;
 struct recorder_batch {
     struct recorder_item **items;
     size_t n;
-    int dead_letter_cap; /* per device and hour */
+    int dead_letter_cap;      /* per device and hour */
+    struct ay_tzcache *zones; /* the districts' time zones */
 };
 
 /*

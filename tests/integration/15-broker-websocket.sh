@@ -79,7 +79,7 @@ connack() {
 # ---- a police account over WebSockets: accepted, and its ack arrives
 connack p1 pw-p1
 ay_expect_eq "CONNACK for p1 over WebSockets" 00 "$RC"
-topic=ay/v1/d01/ack/police
+topic=ay/v1/d01/ack/police/p1
 body="$(mqtt_string "$topic")$(hex ws-ack-1)"
 send_hex "$(ws_frame "$(printf '30%02x%s' $((${#body} / 2)) "$body")")" # PUBLISH QoS 0
 send_hex "$(ws_frame e000)"                                            # DISCONNECT

@@ -169,9 +169,12 @@ ay_test_exit() {
 }
 
 # ay_test_start_broker: a Mosquitto of the test's own (deploy/lib/broker.sh)
-# on free ports, with the roles of district d01. Sets AY_MQTT_PORT,
-# AY_MQTTS_PORT, AY_WS_PORT and AY_MQTT_URL.
+# on free ports, with the roles of district d01 and the audit plugin of this
+# build tree (broker-plugin/; exported, so that a test re-running
+# ay_broker_setup keeps it). Sets AY_MQTT_PORT, AY_MQTTS_PORT, AY_WS_PORT
+# and AY_MQTT_URL.
 ay_test_start_broker() {
+  export AY_BROKER_AUDIT_PLUGIN="${AY_BROKER_AUDIT_PLUGIN:-$AY_BUILD_DIR/broker-plugin/ay_audit.so}"
   AY_MQTT_PORT=$(ay_free_port)
   AY_MQTTS_PORT=$(ay_free_port)
   AY_WS_PORT=$(ay_free_port)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -56,6 +57,26 @@ static void test_log_truncates_long_lines_but_keeps_one_line(void **state)
     assert_ptr_equal(strchr(buf, '\n'), buf + n - 1);
 }
 
+/* A quoted value that fills the line exactly never writes past the
+ * buffer (ASan checks every size around the edge). */
+static void test_log_a_quoted_value_at_the_edge_stays_inside_the_buffer(void **state)
+{
+    (void)state;
+    char value[300];
+    memset(value, 'x', sizeof(value) - 1);
+    value[sizeof(value) - 1] = '\0';
+    value[0] = ' '; /* forces quoting */
+    const char *kv[] = {"k", value};
+    for (size_t cap = 4; cap < 200; cap++) {
+        char *buf = malloc(cap);
+        size_t n = ay_log_format(buf, cap, 0, AY_LOG_INFO, "svc", "m", kv, 2);
+        assert_true(n < cap);
+        assert_int_equal(buf[n - 1], '\n');
+        assert_int_equal(buf[n], '\0');
+        free(buf);
+    }
+}
+
 static void test_log_level_names_parse(void **state)
 {
     (void)state;
@@ -72,6 +93,7 @@ int main(void)
         cmocka_unit_test(test_log_escapes_quotes_newlines_and_control_bytes),
         cmocka_unit_test(test_log_skips_pairs_with_null_value),
         cmocka_unit_test(test_log_truncates_long_lines_but_keeps_one_line),
+        cmocka_unit_test(test_log_a_quoted_value_at_the_edge_stays_inside_the_buffer),
         cmocka_unit_test(test_log_level_names_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

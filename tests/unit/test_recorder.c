@@ -24,6 +24,15 @@
     "\"deviceId\":\"btn-1\",\"schoolId\":\"sch-0102\",\"districtId\":\"d01\","                     \
     "\"sentAt\":\"2026-11-01T02:00:00Z\",\"schemaVersion\":1}"
 
+static struct recorder_district default_district(void)
+{
+    struct recorder_district d;
+    memset(&d, 0, sizeof(d));
+    snprintf(d.id, sizeof(d.id), "d01");
+    ay_policy_defaults(&d.policy);
+    return d;
+}
+
 static int64_t at(const char *s)
 {
     int64_t secs = 0;
@@ -107,7 +116,7 @@ static void test_recorder_rejects_non_school_topics(void **state)
 static void test_recorder_notice_starts_written_report_deadline(void **state)
 {
     (void)state;
-    struct ay_policy p = AY_POLICY_DEFAULT;
+    struct recorder_district p = default_district();
     struct recorder_item *it =
         item_of("notice", TOPIC "notice",
                 "{" HEADER ",\"category\":\"INCIDENT_CATEGORY_DROWNING\",\"severity\":"
@@ -117,20 +126,36 @@ static void test_recorder_notice_starts_written_report_deadline(void **state)
     recorder_decode(it, at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_PENDING);
     recorder_plan_deadlines(it, &p, NULL);
-    assert_int_equal(it->ndeadlines, 2);
+    assert_int_equal(it->ndeadlines, 3);
     assert_int_equal(it->deadlines[0].action, RECORDER_DL_MET);
     assert_int_equal(it->deadlines[0].kind, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_VERBAL_NOTICE);
     assert_true(it->deadlines[0].due_us == at("2026-11-01T01:40:00Z"));
     assert_int_equal(it->deadlines[1].action, RECORDER_DL_START);
     assert_true(it->deadlines[1].due_us == at("2026-11-01T02:10:00Z"));
     assert_string_equal(it->deadlines[1].subject_id, it->msg_id);
+    /* Severity II: follow-up reports while open, the first a day after. */
+    assert_int_equal(it->deadlines[2].kind,
+                     ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_FOLLOW_UP_REPORT);
+    assert_true(it->deadlines[2].due_us == at("2026-11-02T02:00:01Z"));
+    /* Routed at once to the bureau (its chain up to the city bureau) and
+     * the local government; and the verbal notice (due 01:40) came late:
+     * one escalation for that too. */
+    assert_int_equal(it->nplans, 3);
+    assert_int_equal(it->plans[2].reason,
+                     ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEADLINE_MISSED);
+    assert_true(it->plans[2].missed.due_us == at("2026-11-01T01:40:00Z"));
+    assert_int_equal(it->plans[0].audience, AY_AUDIENCE_BUREAU);
+    assert_int_equal(it->plans[0].nnotices, 3);
+    assert_int_equal(it->plans[1].audience, AY_AUDIENCE_GOVERNMENT);
+    assert_int_equal(it->plans[0].reason,
+                     ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_MAJOR_INCIDENT);
     recorder_item_free(it);
 }
 
 static void test_recorder_receipt_lists_running_deadlines(void **state)
 {
     (void)state;
-    struct ay_policy p = AY_POLICY_DEFAULT;
+    struct recorder_district p = default_district();
     struct recorder_item *it =
         item_of("notice", TOPIC "notice",
                 "{" HEADER ",\"category\":\"INCIDENT_CATEGORY_DROWNING\",\"severity\":"
@@ -152,7 +177,7 @@ static void test_recorder_receipt_lists_running_deadlines(void **state)
     assert_int_equal(r->status, ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_STORED);
     assert_string_equal(r->ref_message_id, it->msg_id);
     assert_string_equal(r->reference, "d01-42");
-    assert_int_equal(r->n_deadlines, 1); /* the verbal notice is met, not running */
+    assert_int_equal(r->n_deadlines, 2); /* the verbal notice is met, not running */
     assert_int_equal(r->deadlines[0]->kind,
                      ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT);
     assert_true(ay_time_to_us(r->deadlines[0]->due_at->seconds, r->deadlines[0]->due_at->nanos) ==
@@ -362,7 +387,8 @@ static void test_recorder_decide_a_report_needs_its_incident_in_the_same_school(
 static void test_recorder_decide_uses_the_district_policy(void **state)
 {
     (void)state;
-    struct recorder_district d = {"d01", {30, 120, 5}};
+    struct recorder_district d = default_district();
+    d.policy.written_report_s = 7200;
     struct recorder_facts f = facts_with(NULL, 0, NULL, 0);
     f.districts = &d;
     f.ndistricts = 1;
@@ -406,7 +432,11 @@ static void test_recorder_a_report_after_its_due_time_is_met_late(void **state)
     struct recorder_subject inc = {ID2, "sch-0102"};
     struct recorder_open_deadline dl = {ID2,
                                         ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT,
-                                        ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT, ID2, 0};
+                                        ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT,
+                                        ID2,
+                                        0,
+                                        0,
+                                        0};
     struct recorder_facts f = facts_with(NULL, 0, &inc, 1);
     f.deadlines = &dl;
     f.ndeadlines = 1;

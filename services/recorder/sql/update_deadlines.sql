@@ -1,20 +1,21 @@
 -- Changes to existing deadlines: meet (pending or already missed: met, late
--- by how much), move (a new due time while pending), reopen (pending again).
--- $1: rows (jsonb array: action, kind, subject_id, by, at, due_at).
+-- by how much), move (a new due time while pending), reopen (pending again),
+-- cancel (a pending expectation that no longer holds, e.g. a false alarm).
+-- $1: rows (jsonb array: action, kind, subject_id, seq, by, at, due_at).
 UPDATE deadlines d SET
     status = CASE r.action WHEN 'meet' THEN 'met' WHEN 'reopen' THEN 'pending'
-                           ELSE d.status END,
+                           WHEN 'cancel' THEN 'cancelled' ELSE d.status END,
     met_by = CASE r.action WHEN 'meet' THEN r.by WHEN 'reopen' THEN NULL ELSE d.met_by END,
-    closed_at = CASE r.action WHEN 'meet' THEN r.at WHEN 'reopen' THEN NULL
-                              ELSE d.closed_at END,
+    closed_at = CASE r.action WHEN 'meet' THEN r.at WHEN 'cancel' THEN r.at
+                              WHEN 'reopen' THEN NULL ELSE d.closed_at END,
     late_s = CASE WHEN r.action = 'meet' AND r.at > d.due_at
                   THEN ceil(extract(epoch FROM r.at - d.due_at))::bigint
                   WHEN r.action IN ('meet', 'reopen') THEN NULL ELSE d.late_s END,
     due_at = CASE WHEN r.action IN ('move', 'reopen') AND r.due_at IS NOT NULL
                   THEN r.due_at ELSE d.due_at END
-FROM jsonb_to_recordset($1::jsonb) AS r(action text, kind text, subject_id uuid, by uuid,
-     at timestamptz, due_at timestamptz)
-WHERE d.kind = r.kind AND d.subject_id = r.subject_id
+FROM jsonb_to_recordset($1::jsonb) AS r(action text, kind text, subject_id uuid, seq int,
+     by uuid, at timestamptz, due_at timestamptz)
+WHERE d.kind = r.kind AND d.subject_id = r.subject_id AND d.seq = coalesce(r.seq, d.seq)
   AND ((r.action = 'meet' AND d.status IN ('pending', 'missed'))
-    OR (r.action = 'move' AND d.status = 'pending')
+    OR (r.action IN ('move', 'cancel') AND d.status = 'pending')
     OR (r.action = 'reopen' AND d.status <> 'pending'))

@@ -1,0 +1,17 @@
+-- Due pending deadlines, earliest first, locked by this instance (another
+-- instance skips them: each fires once), with what the decision and the
+-- words need. $1: how many at most.
+SELECT d.id, d.kind, d.subject_kind, d.subject_id::text, d.seq, d.district_id, d.school_id,
+       (extract(epoch FROM d.due_at) * 1000000)::bigint,
+       coalesce(p.doc::text, '{}'), coalesce(s.name_zh, ''), coalesce(s.name_en, ''),
+       coalesce(i.category, ''), coalesce(i.severity, ''), coalesce(a.kind, ''),
+       (extract(epoch FROM clock_timestamp()) * 1000000)::bigint
+FROM deadlines d
+LEFT JOIN policies p ON p.district_id = d.district_id
+LEFT JOIN schools s ON s.id = d.school_id
+LEFT JOIN incidents i ON i.id = d.subject_id
+LEFT JOIN alarms a ON a.message_id = d.subject_id
+WHERE d.status = 'pending' AND d.due_at <= clock_timestamp()
+ORDER BY d.due_at
+LIMIT $1::int
+FOR UPDATE OF d SKIP LOCKED

@@ -1,0 +1,6 @@
+-- Milliseconds until the earliest timer (NULL: none), by the database's
+-- clock, the one clock every instance shares.
+SELECT ceil(extract(epoch FROM least(
+           (SELECT min(due_at) FROM deadlines WHERE status = 'pending'),
+           (SELECT min(next_action_at) FROM escalations
+            WHERE status IN ('open', 'acknowledged'))) - clock_timestamp()) * 1000)::bigint

@@ -1,0 +1,327 @@
+/*
+ * watchdog.c - the watchdog's pure decisions; see watchdog.h.
+ */
+#include "watchdog.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "anyuan/v1/common.pb-c.h"
+#include "ay_labels.h"
+#include "ay_schema.h"
+#include "ay_time.h"
+#include "ay_uuid.h"
+
+enum {
+    REASON_DEADLINE_MISSED = 2,
+    REASON_POSSIBLE_CONCEALMENT = 9,
+    KIND_ALARM_NOTICE = 7,
+    SUBJECT_ALARM = 1,
+    SUBJECT_INCIDENT = 2,
+    SUBJECT_HAZARD = 3,
+    SUBJECT_MONTHLY = 4,
+};
+
+void watchdog_missed_route(int deadline_kind, enum ay_route_kind *route, int *reason)
+{
+    if (deadline_kind == KIND_ALARM_NOTICE) {
+        *route = AY_ROUTE_POSSIBLE_CONCEALMENT;
+        *reason = REASON_POSSIBLE_CONCEALMENT;
+    } else {
+        *route = AY_ROUTE_DEADLINE_MISSED;
+        *reason = REASON_DEADLINE_MISSED;
+    }
+}
+
+void watchdog_subject_words(int subject_kind, const char *category, const char *severity,
+                            const char *alarm_kind, struct ay_esc_subject *s)
+{
+    const char *kz = ay_label_of(alarm_kind, AY_LANG_ZH);
+    const char *ke = ay_label_of(alarm_kind, AY_LANG_EN);
+
+    switch (subject_kind) {
+    case SUBJECT_INCIDENT:
+        ay_escalate_incident_words(category, severity, s);
+        break;
+    case SUBJECT_ALARM:
+        snprintf(s->what_zh, sizeof(s->what_zh), "一键报警（%s）", kz ? kz : "报警");
+        snprintf(s->what_en, sizeof(s->what_en), "one-click alarm (%s)", ke ? ke : "alarm");
+        break;
+    case SUBJECT_HAZARD:
+        snprintf(s->what_zh, sizeof(s->what_zh), "安全隐患");
+        snprintf(s->what_en, sizeof(s->what_en), "safety hazard");
+        break;
+    case SUBJECT_MONTHLY:
+        snprintf(s->what_zh, sizeof(s->what_zh), "安全月报");
+        snprintf(s->what_en, sizeof(s->what_en), "monthly safety report");
+        break;
+    default:
+        snprintf(s->what_zh, sizeof(s->what_zh), "事项");
+        snprintf(s->what_en, sizeof(s->what_en), "matter");
+        break;
+    }
+}
+
+/* ---- the Escalation message -------------------------------------------------- */
+
+static Anyuan__V1__Timestamp *new_ts(int64_t us)
+{
+    Anyuan__V1__Timestamp *t = malloc(sizeof(*t));
+    if (t) {
+        anyuan__v1__timestamp__init(t);
+        ay_time_from_us(us, &t->seconds, &t->nanos);
+    }
+    return t;
+}
+
+static int audience_value(enum ay_audience a)
+{
+    switch (a) {
+    case AY_AUDIENCE_POLICE:
+        return ANYUAN__V1__AUDIENCE__AUDIENCE_POLICE;
+    case AY_AUDIENCE_BUREAU:
+        return ANYUAN__V1__AUDIENCE__AUDIENCE_BUREAU;
+    default:
+        return ANYUAN__V1__AUDIENCE__AUDIENCE_GOVERNMENT;
+    }
+}
+
+enum ay_err watchdog_escalation_pack(const struct watchdog_note *n, const char *service_id,
+                                     int64_t now_us, uint8_t **buf, size_t *len,
+                                     char topic[AY_TOPIC_MAX])
+{
+    Anyuan__V1__Escalation m = ANYUAN__V1__ESCALATION__INIT;
+    Anyuan__V1__Header h = ANYUAN__V1__HEADER__INIT;
+    Anyuan__V1__Deadline missed = ANYUAN__V1__DEADLINE__INIT;
+    Anyuan__V1__Deadline ackby = ANYUAN__V1__DEADLINE__INIT;
+    enum ay_err rc = AY_ERR_NOMEM;
+    uint8_t *out = NULL;
+
+    if (ay_topic_escalation(topic, n->district, ay_audience_word(n->audience)) != AY_OK)
+        return AY_ERR_INVALID;
+    h.message_id = (char *)n->id;
+    h.device_id = (char *)service_id;
+    h.district_id = (char *)n->district;
+    h.schema_version = 1;
+    h.sent_at = new_ts(now_us);
+    m.header = &h;
+    m.escalation_id = (char *)n->escalation_id;
+    m.audience = audience_value(n->audience);
+    m.subject_kind = n->subject_kind;
+    m.subject_id = (char *)n->subject_id;
+    m.school_id = (char *)n->school;
+    m.reason = n->reason;
+    m.level = (uint32_t)n->level;
+    m.severity = n->severity;
+    m.summary = (char *)n->summary_zh;
+    m.summary_en = (char *)n->summary_en;
+    m.school_name = (char *)n->school_zh;
+    m.kind = n->kind;
+    m.target = (char *)n->target;
+    if (n->level >= 1 && n->level <= n->chain.nsteps)
+        m.target_name = (char *)n->chain.steps[n->level - 1].name_zh;
+    if (n->missed_kind > 0) {
+        missed.kind = n->missed_kind;
+        missed.subject_id = (char *)n->subject_id;
+        missed.due_at = new_ts(n->missed_due_us);
+        m.missed = &missed;
+    }
+    if (n->ack_due_us > 0) {
+        ackby.kind = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_ACKNOWLEDGEMENT;
+        ackby.subject_id = (char *)n->escalation_id;
+        ackby.due_at = new_ts(n->ack_due_us);
+        m.ack_by = &ackby;
+    }
+    if (h.sent_at == NULL || (m.missed && missed.due_at == NULL) ||
+        (m.ack_by && ackby.due_at == NULL))
+        goto cleanup;
+    *len = anyuan__v1__escalation__get_packed_size(&m);
+    out = malloc(*len ? *len : 1);
+    if (out == NULL)
+        goto cleanup;
+    anyuan__v1__escalation__pack(&m, out);
+    *buf = out;
+    rc = AY_OK;
+cleanup:
+    free(h.sent_at);
+    free(missed.due_at);
+    free(ackby.due_at);
+    return rc;
+}
+
+/* ---- acknowledgements ---------------------------------------------------------- */
+
+struct watchdog_ack *watchdog_ack_new(const char *topic, const void *payload, size_t len,
+                                      int64_t received_us, bool retained)
+{
+    struct watchdog_ack *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    a->topic = strdup(topic);
+    a->payload = malloc(len ? len : 1);
+    if (a->topic == NULL || a->payload == NULL) {
+        watchdog_ack_free(a);
+        return NULL;
+    }
+    memcpy(a->payload, payload, len);
+    a->len = len;
+    a->received_us = received_us;
+    a->retained = retained;
+    return a;
+}
+
+void watchdog_ack_free(struct watchdog_ack *a)
+{
+    if (a == NULL)
+        return;
+    if (a->msg)
+        anyuan__v1__ack__free_unpacked(a->msg, NULL);
+    free(a->topic);
+    free(a->payload);
+    free(a);
+}
+
+static void reject(struct watchdog_ack *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void reject(struct watchdog_ack *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->reason, sizeof(a->reason), fmt, ap);
+    va_end(ap);
+    a->outcome = WATCHDOG_ACK_REJECTED;
+}
+
+static void decode(struct watchdog_ack *a, int64_t now_us)
+{
+    char err[AY_ERRLEN] = "";
+    enum ay_audience aud;
+
+    if (ay_topic_parse(a->topic, &a->where, err) != AY_OK || a->where.cls != AY_TOPIC_ACK) {
+        reject(a, "%s", err[0] ? err : "topic: not an acknowledgement topic");
+        return;
+    }
+    a->topic_ok = true;
+    if (!ay_audience_parse(a->where.kind, &aud)) {
+        reject(a, "topic: unknown audience \"%s\"", a->where.kind);
+        return;
+    }
+    if (a->retained) {
+        reject(a, "ack: published with the retain flag; send it without");
+        return;
+    }
+    a->msg = anyuan__v1__ack__unpack(NULL, a->len, a->payload);
+    if (a->msg == NULL) {
+        reject(a, "ack: payload is not a valid anyuan.v1.Ack protobuf message");
+        return;
+    }
+    const Anyuan__V1__Header *h = a->msg->header;
+    if (h && ay_schema_uuid_is_valid(h->message_id))
+        a->msg_id = h->message_id;
+    if (ay_schema_validate(&a->msg->base, now_us, err) != AY_OK &&
+        ay_schema_validate_flags(&a->msg->base, now_us, AY_SCHEMA_ANY_CLOCK, err) != AY_OK) {
+        reject(a, "%s", err);
+        return;
+    }
+    if (strcmp(h->district_id, a->where.district) != 0) {
+        reject(a, "ack.header.districtId: \"%s\" does not match the topic's district \"%s\"",
+               h->district_id, a->where.district);
+        return;
+    }
+    if (strcmp(h->device_id, a->where.device) != 0) {
+        reject(a, "ack.header.deviceId: \"%s\" is not the account \"%s\" the topic names",
+               h->device_id, a->where.device);
+        return;
+    }
+    a->outcome = WATCHDOG_ACK_PENDING;
+}
+
+void watchdog_ack_decode(struct watchdog_ack *a, int64_t now_us)
+{
+    a->outcome = WATCHDOG_ACK_REJECTED;
+    decode(a, now_us);
+    a->decoded = a->outcome;
+}
+
+void watchdog_ack_apply(struct watchdog_ack *a, struct watchdog_esc *e)
+{
+    a->changed = false;
+    if (a->outcome != WATCHDOG_ACK_PENDING)
+        return;
+    if (e == NULL) {
+        reject(a, "ack.escalationId: unknown escalation %s", a->msg->escalation_id);
+        return;
+    }
+    if (strcmp(e->district, a->where.district) != 0) {
+        reject(a, "ack.escalationId: escalation %s is of district %s", e->id, e->district);
+        return;
+    }
+    if (strcmp(ay_audience_word(e->audience), a->where.kind) != 0) {
+        reject(a, "ack.escalationId: escalation %s is addressed to %s, not %s", e->id,
+               ay_audience_word(e->audience), a->where.kind);
+        return;
+    }
+    a->changed = ay_esc_on_ack(&e->state, a->msg->kind, a->received_us);
+    a->outcome = WATCHDOG_ACK_STORED;
+}
+
+enum ay_err watchdog_ack_receipt_pack(const struct watchdog_ack *a, const char *service_id,
+                                      int64_t now_us, uint8_t **buf, size_t *len,
+                                      char topic[AY_TOPIC_MAX])
+{
+    Anyuan__V1__Receipt r = ANYUAN__V1__RECEIPT__INIT;
+    Anyuan__V1__Header h = ANYUAN__V1__HEADER__INIT;
+    char id[AY_UUID_STRLEN];
+    enum ay_err rc;
+    uint8_t *out = NULL;
+
+    if (!a->topic_ok || a->where.cls != AY_TOPIC_ACK ||
+        ay_topic_ack_receipt(topic, a->where.district, a->where.kind, a->where.device) != AY_OK)
+        return AY_ERR_NOTFOUND;
+    if ((rc = ay_uuid_v4(id)) != AY_OK)
+        return rc;
+    h.message_id = id;
+    h.device_id = (char *)service_id;
+    h.district_id = (char *)a->where.district;
+    h.schema_version = 1;
+    h.sent_at = new_ts(now_us);
+    r.header = &h;
+    r.ref_message_id = (char *)(a->msg_id ? a->msg_id : "");
+    switch (a->outcome) {
+    case WATCHDOG_ACK_STORED:
+        r.status = ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_STORED;
+        r.reference = a->msg->escalation_id;
+        if (!a->changed)
+            r.reason = "stored; the escalation was already closed";
+        break;
+    case WATCHDOG_ACK_DUPLICATE:
+        r.status = ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_DUPLICATE;
+        r.reference = a->msg->escalation_id;
+        break;
+    default:
+        r.status = ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED;
+        r.reason = (char *)a->reason;
+        break;
+    }
+    r.stored_at = r.status != ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED
+                      ? new_ts(a->received_us)
+                      : NULL;
+    rc = AY_ERR_NOMEM;
+    if (h.sent_at == NULL ||
+        (r.status != ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED && r.stored_at == NULL))
+        goto cleanup;
+    *len = anyuan__v1__receipt__get_packed_size(&r);
+    out = malloc(*len ? *len : 1);
+    if (out == NULL)
+        goto cleanup;
+    anyuan__v1__receipt__pack(&r, out);
+    *buf = out;
+    rc = AY_OK;
+cleanup:
+    free(h.sent_at);
+    free(r.stored_at);
+    return rc;
+}
