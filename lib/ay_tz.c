@@ -778,7 +778,7 @@ static int64_t wall_to_utc_s(const struct ay_tz *z, int64_t wall_s)
 
     for (int i = 0; i < WALK_MAX; i++) {
         int32_t off = offset_at(z, from);
-        int64_t to;
+        int64_t to = 0;
         bool more = next_change(z, from, &to);
         int64_t t = wall_s - off;
         if (t < from)
