@@ -70,8 +70,8 @@ enum ay_err ay_deadline_add_days_us(const struct ay_tz *z, int64_t from_us, int 
     int64_t frac_us = from_us % US_PER_SEC;
     if (frac_us < 0)
         frac_us += US_PER_SEC;
-    ay__tz_civil_from_days(ay_time_days_from_civil(from.year, from.month, from.day) + days, &y, &m,
-                           &d);
+    ay_time_civil_from_days(ay_time_days_from_civil(from.year, from.month, from.day) + days, &y, &m,
+                            &d);
     if (y < 1 || y > 9999)
         return AY_ERR_INVALID;
     enum ay_err rc =

@@ -50,7 +50,7 @@ int64_t ay_time_days_from_civil(int64_t y, int m, int d)
 }
 
 /* Inverse of days_from_civil (Hinnant, civil_from_days). */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void ay_time_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -189,7 +189,7 @@ size_t ay_time_format_rfc3339(int64_t secs, int32_t nanos, char *buf, size_t cap
         rem += SECS_PER_DAY;
         days--;
     }
-    civil_from_days(days, &y, &mo, &d);
+    ay_time_civil_from_days(days, &y, &mo, &d);
     /* protobuf's JSON mapping: 0, 3, 6 or 9 digits, the fewest that are exact. */
     if (nanos % 1000000 == 0 && nanos != 0)
         snprintf(frac, sizeof(frac), ".%03d", (int)(nanos / 1000000));

@@ -59,6 +59,8 @@ void ay_time_from_us(int64_t us, int64_t *secs, int32_t *nanos);
 /* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (Hinnant's
  * days_from_civil); m 1..12, d 1..31. */
 int64_t ay_time_days_from_civil(int64_t y, int m, int d);
+/* The inverse: the date of a day number (Hinnant's civil_from_days). */
+void ay_time_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 
 /* Sleeps ms milliseconds (resumes after signals). */
 void ay_time_sleep_ms(int ms);

@@ -96,31 +96,13 @@ static int weekday_of(int64_t days)
     return (int)(((days % 7) + 11) % 7);
 }
 
-/*
- * Inverse of ay_time_days_from_civil (Hinnant's civil_from_days).
- * XXX(ay_time): ay_time.c has the same function as a static; it belongs in
- * ay_time.h so that this copy can go.
- */
-void ay__tz_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t year_of(int64_t t_s)
 {
     int64_t y;
     int m;
     int d;
 
-    ay__tz_civil_from_days(floor_div(t_s, SECS_PER_DAY), &y, &m, &d);
+    ay_time_civil_from_days(floor_div(t_s, SECS_PER_DAY), &y, &m, &d);
     return y;
 }
 
@@ -816,7 +798,7 @@ void ay_tz_utc_to_local(const struct ay_tz *z, int64_t utc_us, struct ay_tz_civi
     int64_t secs = wall - days * SECS_PER_DAY;
     int64_t y;
 
-    ay__tz_civil_from_days(days, &y, &out->month, &out->day);
+    ay_time_civil_from_days(days, &y, &out->month, &out->day);
     out->year = (int)y;
     out->hour = (int)(secs / 3600);
     out->minute = (int)(secs / 60 % 60);

@@ -99,8 +99,4 @@ enum ay_err ay_tz_local_to_utc(const struct ay_tz *z, int y, int mo, int d, int 
  * z and out must not be NULL. */
 void ay_tz_utc_to_local(const struct ay_tz *z, int64_t utc_us, struct ay_tz_civil *out);
 
-/* For lib/ only: the date y-m-d of a day count since 1970-01-01 (inverse of
- * ay_time_days_from_civil), for calendar-day arithmetic in ay_deadline. */
-void ay__tz_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
-
 #endif

@@ -352,3 +352,25 @@ ay_encode_many() {
     ay_ctl device encode "$type" --json "$json" >"$out/$i.bin" || ay_fail "ayctl encode $i"
   done
 }
+
+# ay_test_start_watchdog NAME [INSTANCE]: starts ay-watchdog with the
+# service account of recorder.conf, waits until ready.
+ay_test_start_watchdog() {
+  local name=${1:-watchdog} instance=${2:-1}
+  [ -f "$AY_T/etc/watchdog.conf" ] || cp "$AY_T/etc/recorder.conf" "$AY_T/etc/watchdog.conf"
+  AY_INSTANCE=$instance ay_spawn "$name" "$AY_BUILD_DIR/services/watchdog/ay-watchdog" \
+    --config "$AY_T/etc/watchdog.conf"
+  ay_wait_until 60 "$name ready" ay__ready_or_dead "$name" || true
+  ay_log_has "$name" 'msg=ready' || ay_fail "$name did not become ready"
+}
+
+# ay_test_policy JSON: sets district d01's policy document (as ayctl policy
+# import would), e.g. second-scale deadlines for a test.
+ay_test_policy() {
+  ay_psql "INSERT INTO policies (district_id, doc, updated_by) VALUES ('d01', '$1', 'test')
+           ON CONFLICT (district_id) DO UPDATE SET doc = excluded.doc,
+           version = policies.version + 1" >/dev/null || ay_fail "could not set the policy"
+}
+
+# ay_now_iso [OFFSET]: UTC now (or now + OFFSET, e.g. '-1 hour') in RFC 3339.
+ay_now_iso() { date -u -d "${1:-now}" +%Y-%m-%dT%H:%M:%SZ; }
