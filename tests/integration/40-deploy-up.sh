@@ -44,11 +44,13 @@ ay_expect_eq "demo alarm triggered now" t "$(psql -X -At "$db" -c \
 
 up >"$AY_T/up2.out" 2>&1 || ay_fail "second deploy/up failed"
 grep -q 'recorder already running' "$AY_T/up2.out" || ay_fail "second deploy/up restarted the recorder"
+grep -q 'watchdog already running' "$AY_T/up2.out" || ay_fail "second deploy/up restarted the watchdog"
 down >"$AY_T/down1.out" 2>&1 || ay_fail "deploy/down failed"
 for pidfile in "$v"/run/*.pid "$v/broker/mosquitto.pid" "$v/pg/data/postmaster.pid"; do
   [ -e "$pidfile" ] && ay_fail "still running after deploy/down: $pidfile"
 done
 grep -q 'level=info svc=recorder msg=stopped' "$v/log/recorder.log" || ay_fail "recorder did not stop cleanly"
+grep -q 'level=info svc=watchdog msg=stopped' "$v/log/watchdog.log" || ay_fail "watchdog did not stop cleanly"
 
 # 2. The user's own database: no private cluster.
 ay_test_start_pg

@@ -10,6 +10,7 @@ doc=$src/docs/configuration.md
 declare -A cmd=(
   [ayctl]="$build/tools/ayctl/ayctl config-reference"
   [ay-recorder]="$build/services/recorder/ay-recorder --config-reference"
+  [ay-watchdog]="$build/services/watchdog/ay-watchdog --config-reference"
 )
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
