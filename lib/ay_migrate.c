@@ -52,8 +52,14 @@ enum ay_err ay_migrate_version(struct ay_pg *db, int *version, char err[AY_ERRLE
         }
         return rc;
     }
-    *version = (int)strtol(ay_pg_value(r, 0, 0), NULL, 10);
+    int64_t v = 0;
+    bool ok = ay_pg_int64(r, 0, 0, &v) && v >= 0 && v <= 9999;
     ay_pg_result_free(r);
+    if (!ok) {
+        ay_errf(err, "schema_migrations: unexpected version");
+        return AY_ERR_DB;
+    }
+    *version = (int)v;
     return AY_OK;
 }
 

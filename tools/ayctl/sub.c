@@ -9,16 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "ay_codec.h"
+#include "ay_json.h"
 #include "ay_log.h"
 #include "ay_mqtt.h"
 #include "ay_msgtype.h"
-#include "ay_service.h"
-#include "ay_time.h"
 #include "ay_topic.h"
 #include "ayctl.h"
 
@@ -52,8 +50,7 @@ static const struct ay_msgtype *type_of_topic(const char *topic)
     return NULL;
 }
 
-/* Builds the output line for one message; caller frees. */
-static char *render(const struct ay_mqtt_msg *msg)
+char *ayctl_sub_render(const struct ay_mqtt_msg *msg)
 {
     char err[AY_ERRLEN] = "";
     cJSON *line = cJSON_CreateObject();
@@ -64,22 +61,21 @@ static char *render(const struct ay_mqtt_msg *msg)
 
     if (line == NULL)
         return NULL;
-    cJSON_AddStringToObject(line, "topic", msg->topic);
-    if (t)
-        cJSON_AddStringToObject(line, "type", t->name);
+    bool ok =
+        ay_json_str(line, "topic", msg->topic) && (t == NULL || ay_json_str(line, "type", t->name));
     if (t == NULL)
         ay_errf(err, "topic is not in the contract");
     else if ((m = protobuf_c_message_unpack(t->desc, NULL, msg->len, msg->payload)) == NULL)
         ay_errf(err, "payload is not a valid %s protobuf message", t->name);
     else if (ay_codec_to_cjson(m, &body, err) == AY_OK) {
-        cJSON_AddItemToObject(line, "message", body);
+        ok = ok && ay_json_take(line, "message", body);
         err[0] = '\0';
     }
     if (err[0])
-        cJSON_AddStringToObject(line, "error", err);
+        ok = ok && ay_json_str(line, "error", err);
     if (m)
         protobuf_c_message_free_unpacked(m, NULL);
-    out = cJSON_PrintUnformatted(line);
+    out = ok ? cJSON_PrintUnformatted(line) : NULL;
     cJSON_Delete(line);
     return out;
 }
@@ -88,7 +84,7 @@ static char *render(const struct ay_mqtt_msg *msg)
 static void on_message(void *arg, const struct ay_mqtt_msg *msg)
 {
     struct sub_state *s = arg;
-    char *line = render(msg);
+    char *line = ayctl_sub_render(msg);
 
     pthread_mutex_lock(&s->lock);
     if (line) {
@@ -133,40 +129,6 @@ static int feed_filter(const struct ayctl_config *cfg, const char *feed, const c
     return (n < 0 || n >= AY_TOPIC_MAX) ? AYCTL_EXIT_USAGE : AYCTL_EXIT_OK;
 }
 
-static int parse_count(const char *s, long long *out)
-{
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < 1) {
-        ayctl_fail("--count: expected a positive number, got \"%s\"", s);
-        return AYCTL_EXIT_USAGE;
-    }
-    *out = v;
-    return AYCTL_EXIT_OK;
-}
-
-/* Runs until --count messages arrived, a signal, or --count's timeout. */
-static int run(const struct ayctl_config *cfg, struct ay_mqtt *c, struct sub_state *s,
-               long long count)
-{
-    int64_t deadline = ay_time_now_us() + cfg->timeout_ms * 1000;
-    (void)c;
-    while (!ay_service_stopping()) {
-        pthread_mutex_lock(&s->lock);
-        long long got = s->count;
-        pthread_mutex_unlock(&s->lock);
-        if (count > 0 && got >= count)
-            return AYCTL_EXIT_OK;
-        if (count > 0 && ay_time_now_us() > deadline) {
-            ayctl_fail("only %lld of %lld messages arrived within %lld ms", got, count,
-                       cfg->timeout_ms);
-            return AYCTL_EXIT_FAILURE;
-        }
-        (void)ay_service_sleep_ms(20);
-    }
-    return AYCTL_EXIT_OK;
-}
-
 int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
 {
     char filter[AY_TOPIC_MAX] = "";
@@ -181,7 +143,7 @@ int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
-            if (parse_count(argv[++i], &count) != AYCTL_EXIT_OK)
+            if (!ayctl_parse_count(argv[++i], &count))
                 return AYCTL_EXIT_USAGE;
         } else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
             snprintf(filter, sizeof(filter), "%s", argv[++i]);
@@ -211,7 +173,7 @@ int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
         goto cleanup;
     }
     ay_log_info("subscribed", "topic", filter, NULL);
-    code = run(cfg, c, &s, count);
+    code = ayctl_wait_count(cfg, &s.lock, &s.count, count);
 cleanup:
     ay_mqtt_free(c);
     pthread_mutex_destroy(&s.lock);
