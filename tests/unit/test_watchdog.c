@@ -1,0 +1,197 @@
+/*
+ * test_watchdog.c - the watchdog's decisions: what a missed deadline
+ * becomes, what the Escalation message carries, and which
+ * acknowledgements count.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "anyuan/v1/outbound.pb-c.h"
+#include "ay_codec.h"
+#include "ay_schema.h"
+#include "ay_time.h"
+#include "watchdog.h"
+
+#define ESC "8a5d2f7c-3e6b-4d9a-b1f4-6c9e2a5d8b70"
+#define NOW 1795000000000000LL
+
+static void test_watchdog_an_alarm_without_notice_is_possible_concealment(void **state)
+{
+    (void)state;
+    enum ay_route_kind route;
+    int reason = 0;
+    watchdog_missed_route(ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_ALARM_NOTICE, &route, &reason);
+    assert_int_equal(route, AY_ROUTE_POSSIBLE_CONCEALMENT);
+    assert_int_equal(reason, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_POSSIBLE_CONCEALMENT);
+    watchdog_missed_route(ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT, &route, &reason);
+    assert_int_equal(route, AY_ROUTE_DEADLINE_MISSED);
+    assert_int_equal(reason, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEADLINE_MISSED);
+}
+
+static void test_watchdog_escalation_message_carries_ids_words_and_due_times(void **state)
+{
+    (void)state;
+    struct watchdog_note n;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char topic[AY_TOPIC_MAX];
+    struct ay_district_policy p;
+
+    memset(&n, 0, sizeof(n));
+    ay_policy_defaults(&p);
+    snprintf(n.id, sizeof(n.id), "11111111-2222-4333-8444-555555555555");
+    snprintf(n.escalation_id, sizeof(n.escalation_id), ESC);
+    snprintf(n.district, sizeof(n.district), "d01");
+    n.audience = AY_AUDIENCE_BUREAU;
+    n.level = 2;
+    snprintf(n.target, sizeof(n.target), "safety_head");
+    n.kind = ANYUAN__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_CLIMB;
+    n.ack_due_us = NOW + 1800LL * 1000000;
+    n.subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT;
+    snprintf(n.subject_id, sizeof(n.subject_id), "3c6f9a1e-2b4d-4f8a-9e7c-1a5b3d7f9c21");
+    snprintf(n.school, sizeof(n.school), "sch-0102");
+    snprintf(n.school_zh, sizeof(n.school_zh), "测试学校");
+    n.reason = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEADLINE_MISSED;
+    snprintf(n.summary_zh, sizeof(n.summary_zh), "书面报告逾期未报");
+    n.chain = p.chains[AY_AUDIENCE_BUREAU];
+    n.missed_kind = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT;
+    n.missed_due_us = NOW - 60LL * 1000000;
+
+    assert_int_equal(watchdog_escalation_pack(&n, "svc-wd-1", NOW, &buf, &len, topic), AY_OK);
+    assert_string_equal(topic, "ay/v1/d01/escalation/bureau");
+    Anyuan__V1__Escalation *m = anyuan__v1__escalation__unpack(NULL, len, buf);
+    assert_non_null(m);
+    /* The notification's id: a re-send repeats it, so receivers de-duplicate. */
+    assert_string_equal(m->header->message_id, n.id);
+    assert_string_equal(m->escalation_id, ESC);
+    assert_int_equal(m->level, 2);
+    assert_string_equal(m->target_name, "安稳办负责人");
+    assert_int_equal(m->missed->kind, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT);
+    assert_true(ay_time_to_us(m->ack_by->due_at->seconds, m->ack_by->due_at->nanos) ==
+                n.ack_due_us);
+    char err[AY_ERRLEN];
+    assert_int_equal(ay_schema_validate(&m->base, NOW, err), AY_OK);
+    anyuan__v1__escalation__free_unpacked(m, NULL);
+    free(buf);
+}
+
+/* An Ack as the broker would deliver JSON ack on topic. */
+static struct watchdog_ack *ack_of(const char *topic, const char *device, const char *kind)
+{
+    char json[512], err[AY_ERRLEN];
+    ProtobufCMessage *m = NULL;
+    snprintf(json, sizeof(json),
+             "{\"header\":{\"messageId\":\"f0c3e6b9-2d5a-4f8c-9b1e-4a7d0c3f6e85\",\"deviceId\":"
+             "\"%s\",\"districtId\":\"d01\",\"sentAt\":\"2026-11-24T06:12:08Z\","
+             "\"schemaVersion\":1},\"escalationId\":\"" ESC "\",\"kind\":\"%s\","
+             "\"at\":\"2026-11-24T06:12:05Z\",\"by\":{\"name\":\"周敏\"}}",
+             device, kind);
+    assert_int_equal(ay_codec_from_json(&anyuan__v1__ack__descriptor, json, strlen(json), &m, err),
+                     AY_OK);
+    size_t len = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(len);
+    protobuf_c_message_pack(m, buf);
+    struct watchdog_ack *a = watchdog_ack_new(topic, buf, len, NOW, false);
+    free(buf);
+    protobuf_c_message_free_unpacked(m, NULL);
+    int64_t s;
+    int32_t ns;
+    ay_time_parse_rfc3339("2026-11-24T06:12:09Z", &s, &ns);
+    watchdog_ack_decode(a, ay_time_to_us(s, ns));
+    return a;
+}
+
+static struct watchdog_esc bureau_escalation(void)
+{
+    struct watchdog_esc e;
+    struct ay_district_policy p;
+    struct ay_esc_notice out[AY_ESC_NOTICES_MAX];
+    int n = 0;
+    memset(&e, 0, sizeof(e));
+    ay_policy_defaults(&p);
+    snprintf(e.id, sizeof(e.id), ESC);
+    snprintf(e.district, sizeof(e.district), "d01");
+    e.audience = AY_AUDIENCE_BUREAU;
+    ay_esc_start(&e.state, &p.chains[AY_AUDIENCE_BUREAU], 1, 3600, NOW - 60000000, out, &n);
+    return e;
+}
+
+static void test_watchdog_ack_from_the_audience_acknowledges(void **state)
+{
+    (void)state;
+    struct watchdog_esc e = bureau_escalation();
+    struct watchdog_ack *a =
+        ack_of("ay/v1/d01/ack/bureau/bureau-01", "bureau-01", "ACK_KIND_RECEIVED");
+    assert_int_equal(a->outcome, WATCHDOG_ACK_PENDING);
+    watchdog_ack_apply(a, &e);
+    assert_int_equal(a->outcome, WATCHDOG_ACK_STORED);
+    assert_true(a->changed);
+    assert_int_equal(e.state.status, AY_ESC_ACKNOWLEDGED);
+    watchdog_ack_free(a);
+}
+
+static void test_watchdog_ack_refusals_say_why(void **state)
+{
+    (void)state;
+    struct watchdog_esc e = bureau_escalation();
+    /* Another audience's account. */
+    struct watchdog_ack *a = ack_of("ay/v1/d01/ack/police/p1", "p1", "ACK_KIND_RESOLVED");
+    watchdog_ack_apply(a, &e);
+    assert_int_equal(a->outcome, WATCHDOG_ACK_REJECTED);
+    assert_non_null(strstr(a->reason, "is addressed to bureau, not police"));
+    assert_int_equal(e.state.status, AY_ESC_OPEN);
+    watchdog_ack_free(a);
+    /* An unknown escalation. */
+    a = ack_of("ay/v1/d01/ack/bureau/bureau-01", "bureau-01", "ACK_KIND_RECEIVED");
+    watchdog_ack_apply(a, NULL);
+    assert_non_null(strstr(a->reason, "unknown escalation"));
+    watchdog_ack_free(a);
+    /* A header that speaks for someone else than the topic's account. */
+    a = ack_of("ay/v1/d01/ack/bureau/bureau-01", "bureau-02", "ACK_KIND_RECEIVED");
+    assert_int_equal(a->outcome, WATCHDOG_ACK_REJECTED);
+    assert_non_null(strstr(a->reason, "is not the account \"bureau-01\""));
+    watchdog_ack_free(a);
+    /* Not an ack topic at all. */
+    a = ack_of("ay/v1/d01/escalation/bureau", "bureau-01", "ACK_KIND_RECEIVED");
+    assert_int_equal(a->outcome, WATCHDOG_ACK_REJECTED);
+    watchdog_ack_free(a);
+}
+
+static void test_watchdog_ack_receipt_goes_to_the_account(void **state)
+{
+    (void)state;
+    struct watchdog_esc e = bureau_escalation();
+    struct watchdog_ack *a =
+        ack_of("ay/v1/d01/ack/bureau/bureau-01", "bureau-01", "ACK_KIND_RECEIVED");
+    char topic[AY_TOPIC_MAX];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    watchdog_ack_apply(a, &e);
+    assert_int_equal(watchdog_ack_receipt_pack(a, "svc", NOW, &buf, &len, topic), AY_OK);
+    assert_string_equal(topic, "ay/v1/d01/ack-receipt/bureau/bureau-01");
+    Anyuan__V1__Receipt *r = anyuan__v1__receipt__unpack(NULL, len, buf);
+    assert_int_equal(r->status, ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_STORED);
+    assert_string_equal(r->reference, ESC);
+    anyuan__v1__receipt__free_unpacked(r, NULL);
+    free(buf);
+    watchdog_ack_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_watchdog_an_alarm_without_notice_is_possible_concealment),
+        cmocka_unit_test(test_watchdog_escalation_message_carries_ids_words_and_due_times),
+        cmocka_unit_test(test_watchdog_ack_from_the_audience_acknowledges),
+        cmocka_unit_test(test_watchdog_ack_refusals_say_why),
+        cmocka_unit_test(test_watchdog_ack_receipt_goes_to_the_account),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
