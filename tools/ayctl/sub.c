@@ -24,193 +24,197 @@
 #include "ayctl.h"
 
 struct sub_state {
-  pthread_mutex_t lock;
-  long long count; /* messages printed */
+    pthread_mutex_t lock;
+    long long count; /* messages printed */
 };
 
 /* The message type a topic carries, or NULL. */
-static const struct ay_msgtype *type_of_topic(const char *topic) {
-  struct ay_topic t;
-  char err[AY_ERRLEN];
+static const struct ay_msgtype *type_of_topic(const char *topic)
+{
+    struct ay_topic t;
+    char err[AY_ERRLEN];
 
-  if (ay_topic_parse(topic, &t, err) != AY_OK)
+    if (ay_topic_parse(topic, &t, err) != AY_OK)
+        return NULL;
+    switch (t.cls) {
+    case AY_TOPIC_SCHOOL: {
+        const struct ay_msgtype *mt = ay_msgtype_by_name(t.kind);
+        return (mt && mt->direction == AY_DIR_INBOUND) ? mt : NULL;
+    }
+    case AY_TOPIC_RECEIPT:
+        return ay_msgtype_by_name("receipt");
+    case AY_TOPIC_ESCALATION:
+        return ay_msgtype_by_name("escalation");
+    case AY_TOPIC_ACK:
+        return ay_msgtype_by_name("ack");
+    case AY_TOPIC_ACK_RECEIPT:
+        return ay_msgtype_by_name("receipt");
+    }
     return NULL;
-  switch (t.cls) {
-  case AY_TOPIC_SCHOOL: {
-    const struct ay_msgtype *mt = ay_msgtype_by_name(t.kind);
-    return (mt && mt->direction == AY_DIR_INBOUND) ? mt : NULL;
-  }
-  case AY_TOPIC_RECEIPT:
-    return ay_msgtype_by_name("receipt");
-  case AY_TOPIC_ESCALATION:
-    return ay_msgtype_by_name("escalation");
-  case AY_TOPIC_ACK:
-    return ay_msgtype_by_name("ack");
-  case AY_TOPIC_ACK_RECEIPT:
-    return ay_msgtype_by_name("receipt");
-  }
-  return NULL;
 }
 
 /* Builds the output line for one message; caller frees. */
-static char *render(const struct ay_mqtt_msg *msg) {
-  char err[AY_ERRLEN] = "";
-  cJSON *line = cJSON_CreateObject();
-  cJSON *body = NULL;
-  ProtobufCMessage *m = NULL;
-  const struct ay_msgtype *t = type_of_topic(msg->topic);
-  char *out = NULL;
+static char *render(const struct ay_mqtt_msg *msg)
+{
+    char err[AY_ERRLEN] = "";
+    cJSON *line = cJSON_CreateObject();
+    cJSON *body = NULL;
+    ProtobufCMessage *m = NULL;
+    const struct ay_msgtype *t = type_of_topic(msg->topic);
+    char *out = NULL;
 
-  if (line == NULL)
-    return NULL;
-  bool ok = ay_json_str(line, "topic", msg->topic) &&
-            (t == NULL || ay_json_str(line, "type", t->name));
-  if (t == NULL)
-    ay_errf(err, "topic is not in the contract");
-  else if ((m = protobuf_c_message_unpack(t->desc, NULL, msg->len,
-                                          msg->payload)) == NULL)
-    ay_errf(err, "payload is not a valid %s protobuf message", t->name);
-  else if (ay_codec_to_cjson(m, &body, err) == AY_OK) {
-    ok = ok && ay_json_take(line, "message", body);
-    err[0] = '\0';
-  }
-  if (err[0])
-    ok = ok && ay_json_str(line, "error", err);
-  if (m)
-    protobuf_c_message_free_unpacked(m, NULL);
-  out = ok ? cJSON_PrintUnformatted(line) : NULL;
-  cJSON_Delete(line);
-  return out;
+    if (line == NULL)
+        return NULL;
+    bool ok =
+        ay_json_str(line, "topic", msg->topic) && (t == NULL || ay_json_str(line, "type", t->name));
+    if (t == NULL)
+        ay_errf(err, "topic is not in the contract");
+    else if ((m = protobuf_c_message_unpack(t->desc, NULL, msg->len, msg->payload)) == NULL)
+        ay_errf(err, "payload is not a valid %s protobuf message", t->name);
+    else if (ay_codec_to_cjson(m, &body, err) == AY_OK) {
+        ok = ok && ay_json_take(line, "message", body);
+        err[0] = '\0';
+    }
+    if (err[0])
+        ok = ok && ay_json_str(line, "error", err);
+    if (m)
+        protobuf_c_message_free_unpacked(m, NULL);
+    out = ok ? cJSON_PrintUnformatted(line) : NULL;
+    cJSON_Delete(line);
+    return out;
 }
 
 /* Paho receive thread. */
-static void on_message(void *arg, const struct ay_mqtt_msg *msg) {
-  struct sub_state *s = arg;
-  char *line = render(msg);
+static void on_message(void *arg, const struct ay_mqtt_msg *msg)
+{
+    struct sub_state *s = arg;
+    char *line = render(msg);
 
-  pthread_mutex_lock(&s->lock);
-  if (line) {
-    fputs(line, stdout);
-    fputc('\n', stdout);
-    fflush(stdout);
-  }
-  s->count++;
-  pthread_mutex_unlock(&s->lock);
-  free(line);
+    pthread_mutex_lock(&s->lock);
+    if (line) {
+        fputs(line, stdout);
+        fputc('\n', stdout);
+        fflush(stdout);
+    }
+    s->count++;
+    pthread_mutex_unlock(&s->lock);
+    free(line);
 }
 
 /* The topic filter for a named feed; exit code. */
-static int feed_filter(const struct ayctl_config *cfg, const char *feed,
-                       const char *arg, char out[AY_TOPIC_MAX]) {
-  const char *d = cfg->common.district;
-  const char *u = cfg->common.mqtt_username ? cfg->common.mqtt_username : "";
-  const char *school = arg ? arg : (cfg->school ? cfg->school : "");
-  int n;
+static int feed_filter(const struct ayctl_config *cfg, const char *feed, const char *arg,
+                       char out[AY_TOPIC_MAX])
+{
+    const char *d = cfg->common.district;
+    const char *u = cfg->common.mqtt_username ? cfg->common.mqtt_username : "";
+    const char *school = arg ? arg : (cfg->school ? cfg->school : "");
+    int n;
 
-  if (strcmp(feed, "alarm") == 0)
-    n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/school/+/+/alarm", d);
-  else if (strcmp(feed, "alarm-cancel") == 0)
-    n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/school/+/+/alarm-cancel", d);
-  else if (strcmp(feed, "escalation") == 0)
-    n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/escalation/%s", d,
-                 arg ? arg : "+");
-  else if (strcmp(feed, "ack") == 0)
-    n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/ack/%s/+", d, arg ? arg : "+");
-  else if (strcmp(feed, "receipt") == 0)
-    n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/receipt/%s/%s", d, school, u);
-  else if (strcmp(feed, "school") == 0)
-    n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/school/%s/#", d, school);
-  else if (strcmp(feed, "all") == 0)
-    n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/#", d);
-  else {
-    ayctl_fail("unknown feed \"%s\": use alarm, alarm-cancel, escalation "
-               "[police|bureau], "
-               "ack, receipt, school [SCHOOL], all, or --topic FILTER",
-               feed);
-    return AYCTL_EXIT_USAGE;
-  }
-  return (n < 0 || n >= AY_TOPIC_MAX) ? AYCTL_EXIT_USAGE : AYCTL_EXIT_OK;
+    if (strcmp(feed, "alarm") == 0)
+        n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/school/+/+/alarm", d);
+    else if (strcmp(feed, "alarm-cancel") == 0)
+        n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/school/+/+/alarm-cancel", d);
+    else if (strcmp(feed, "escalation") == 0)
+        n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/escalation/%s", d, arg ? arg : "+");
+    else if (strcmp(feed, "ack") == 0)
+        n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/ack/%s/+", d, arg ? arg : "+");
+    else if (strcmp(feed, "receipt") == 0)
+        n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/receipt/%s/%s", d, school, u);
+    else if (strcmp(feed, "school") == 0)
+        n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/school/%s/#", d, school);
+    else if (strcmp(feed, "all") == 0)
+        n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/#", d);
+    else {
+        ayctl_fail("unknown feed \"%s\": use alarm, alarm-cancel, escalation "
+                   "[police|bureau], "
+                   "ack, receipt, school [SCHOOL], all, or --topic FILTER",
+                   feed);
+        return AYCTL_EXIT_USAGE;
+    }
+    return (n < 0 || n >= AY_TOPIC_MAX) ? AYCTL_EXIT_USAGE : AYCTL_EXIT_OK;
 }
 
-static int parse_count(const char *s, long long *out) {
-  char *end = NULL;
-  long long v = strtoll(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v < 1) {
-    ayctl_fail("--count: expected a positive number, got \"%s\"", s);
-    return AYCTL_EXIT_USAGE;
-  }
-  *out = v;
-  return AYCTL_EXIT_OK;
+static int parse_count(const char *s, long long *out)
+{
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 1) {
+        ayctl_fail("--count: expected a positive number, got \"%s\"", s);
+        return AYCTL_EXIT_USAGE;
+    }
+    *out = v;
+    return AYCTL_EXIT_OK;
 }
 
 /* Runs until --count messages arrived, a signal, or --count's timeout. */
-static int run(const struct ayctl_config *cfg, struct ay_mqtt *c,
-               struct sub_state *s, long long count) {
-  int64_t deadline = ay_time_now_us() + cfg->timeout_ms * 1000;
-  (void)c;
-  while (!ay_service_stopping()) {
-    pthread_mutex_lock(&s->lock);
-    long long got = s->count;
-    pthread_mutex_unlock(&s->lock);
-    if (count > 0 && got >= count)
-      return AYCTL_EXIT_OK;
-    if (count > 0 && ay_time_now_us() > deadline) {
-      ayctl_fail("only %lld of %lld messages arrived within %lld ms", got,
-                 count, cfg->timeout_ms);
-      return AYCTL_EXIT_FAILURE;
+static int run(const struct ayctl_config *cfg, struct ay_mqtt *c, struct sub_state *s,
+               long long count)
+{
+    int64_t deadline = ay_time_now_us() + cfg->timeout_ms * 1000;
+    (void)c;
+    while (!ay_service_stopping()) {
+        pthread_mutex_lock(&s->lock);
+        long long got = s->count;
+        pthread_mutex_unlock(&s->lock);
+        if (count > 0 && got >= count)
+            return AYCTL_EXIT_OK;
+        if (count > 0 && ay_time_now_us() > deadline) {
+            ayctl_fail("only %lld of %lld messages arrived within %lld ms", got, count,
+                       cfg->timeout_ms);
+            return AYCTL_EXIT_FAILURE;
+        }
+        (void)ay_service_sleep_ms(20);
     }
-    (void)ay_service_sleep_ms(20);
-  }
-  return AYCTL_EXIT_OK;
+    return AYCTL_EXIT_OK;
 }
 
-int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv) {
-  char filter[AY_TOPIC_MAX] = "";
-  char err[AY_ERRLEN] = "";
-  char idbuf[64];
-  const char *feed = NULL;
-  const char *feed_arg = NULL;
-  long long count = 0;
-  struct ay_mqtt *c = NULL;
-  struct sub_state s = {.count = 0};
-  int code = AYCTL_EXIT_USAGE;
+int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
+{
+    char filter[AY_TOPIC_MAX] = "";
+    char err[AY_ERRLEN] = "";
+    char idbuf[64];
+    const char *feed = NULL;
+    const char *feed_arg = NULL;
+    long long count = 0;
+    struct ay_mqtt *c = NULL;
+    struct sub_state s = {.count = 0};
+    int code = AYCTL_EXIT_USAGE;
 
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
-      if (parse_count(argv[++i], &count) != AYCTL_EXIT_OK)
-        return AYCTL_EXIT_USAGE;
-    } else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
-      snprintf(filter, sizeof(filter), "%s", argv[++i]);
-    } else if (argv[i][0] != '-' && feed == NULL) {
-      feed = argv[i];
-    } else if (argv[i][0] != '-' && feed_arg == NULL) {
-      feed_arg = argv[i];
-    } else {
-      ayctl_fail("sub: unexpected argument \"%s\"", argv[i]);
-      return AYCTL_EXIT_USAGE;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            if (parse_count(argv[++i], &count) != AYCTL_EXIT_OK)
+                return AYCTL_EXIT_USAGE;
+        } else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
+            snprintf(filter, sizeof(filter), "%s", argv[++i]);
+        } else if (argv[i][0] != '-' && feed == NULL) {
+            feed = argv[i];
+        } else if (argv[i][0] != '-' && feed_arg == NULL) {
+            feed_arg = argv[i];
+        } else {
+            ayctl_fail("sub: unexpected argument \"%s\"", argv[i]);
+            return AYCTL_EXIT_USAGE;
+        }
     }
-  }
-  if (filter[0] == '\0' && feed == NULL) {
-    ayctl_fail("usage: ayctl sub FEED [--count N] | ayctl sub --topic FILTER");
-    return AYCTL_EXIT_USAGE;
-  }
-  if (filter[0] == '\0' &&
-      feed_filter(cfg, feed, feed_arg, filter) != AYCTL_EXIT_OK)
-    return AYCTL_EXIT_USAGE;
-  pthread_mutex_init(&s.lock, NULL);
-  struct ay_mqtt_opts o;
-  ayctl_mqtt_opts(cfg, idbuf, sizeof(idbuf), &o);
-  if (ay_mqtt_new(&o, on_message, &s, &c, err) != AY_OK ||
-      ay_mqtt_subscribe(c, filter, 1, err) != AY_OK ||
-      ay_mqtt_connect(c, (int)cfg->timeout_ms, err) != AY_OK) {
-    ayctl_fail("%s", err[0] ? err : "cannot set up the MQTT client");
-    code = AYCTL_EXIT_FAILURE;
-    goto cleanup;
-  }
-  ay_log_info("subscribed", "topic", filter, NULL);
-  code = run(cfg, c, &s, count);
+    if (filter[0] == '\0' && feed == NULL) {
+        ayctl_fail("usage: ayctl sub FEED [--count N] | ayctl sub --topic FILTER");
+        return AYCTL_EXIT_USAGE;
+    }
+    if (filter[0] == '\0' && feed_filter(cfg, feed, feed_arg, filter) != AYCTL_EXIT_OK)
+        return AYCTL_EXIT_USAGE;
+    pthread_mutex_init(&s.lock, NULL);
+    struct ay_mqtt_opts o;
+    ayctl_mqtt_opts(cfg, idbuf, sizeof(idbuf), &o);
+    if (ay_mqtt_new(&o, on_message, &s, &c, err) != AY_OK ||
+        ay_mqtt_subscribe(c, filter, 1, err) != AY_OK ||
+        ay_mqtt_connect(c, (int)cfg->timeout_ms, err) != AY_OK) {
+        ayctl_fail("%s", err[0] ? err : "cannot set up the MQTT client");
+        code = AYCTL_EXIT_FAILURE;
+        goto cleanup;
+    }
+    ay_log_info("subscribed", "topic", filter, NULL);
+    code = run(cfg, c, &s, count);
 cleanup:
-  ay_mqtt_free(c);
-  pthread_mutex_destroy(&s.lock);
-  return code;
+    ay_mqtt_free(c);
+    pthread_mutex_destroy(&s.lock);
+    return code;
 }
