@@ -535,12 +535,61 @@ static cJSON *deadline_row(const struct recorder_item *it, const struct recorder
     return o;
 }
 
+/*
+ * Audit rows for what the deadline statements changed (their RETURNING
+ * rows: id, kind, subject, district, school, status, due, late_s, the
+ * message, and for changes the action): every state change of a deadline
+ * leaves a trace, with the message that caused it.
+ */
+static enum ay_err audit_deadlines(struct ay_pg *db, const struct ay_pg_result *res, bool changes,
+                                   char err[AY_ERRLEN])
+{
+    int n = ay_pg_nrows(res);
+    struct ay_audit *rows = calloc((size_t)n + 1, sizeof(*rows));
+    char(*details)[200] = calloc((size_t)n + 1, sizeof(*details));
+    char(*actions)[32] = calloc((size_t)n + 1, sizeof(*actions));
+    enum ay_err rc = AY_ERR_NOMEM;
+
+    if (rows != NULL && details != NULL && actions != NULL) {
+        for (int r = 0; r < n; r++) {
+            int64_t id = 0;
+            const char *status = ay_pg_value(res, r, 5);
+            (void)ay_pg_int64(res, r, 0, &id);
+            if (changes)
+                snprintf(actions[r], sizeof(actions[r]), "deadline.%s",
+                         strcmp(ay_pg_value(res, r, 9), "meet") == 0 ? "met"
+                                                                     : ay_pg_value(res, r, 9));
+            else
+                snprintf(actions[r], sizeof(actions[r]), "deadline.%s",
+                         strcmp(status, "met") == 0 ? "met" : "started");
+            snprintf(details[r], sizeof(details[r]),
+                     "{\"kind\":\"%s\",\"status\":\"%s\",\"late_s\":%s,\"by\":\"%s\"}",
+                     ay_pg_value(res, r, 1), status, ay_pg_value(res, r, 7),
+                     ay_pg_value(res, r, 8));
+            rows[r] = (struct ay_audit){ay_pg_value(res, r, 3),
+                                        ay_pg_value(res, r, 4),
+                                        ay_pg_value(res, r, 2),
+                                        NULL,
+                                        id,
+                                        actions[r],
+                                        details[r],
+                                        NULL};
+        }
+        rc = ay_escalate_store_audit(db, rows, (size_t)n, "recorder", err);
+    }
+    free(rows);
+    free(details);
+    free(actions);
+    return rc;
+}
+
 /* New deadlines and changes to existing ones, planned by recorder.c. */
 static enum ay_err apply_deadlines(struct ay_pg *db, struct recorder_item **items, size_t n,
                                    char err[AY_ERRLEN])
 {
     cJSON *created = cJSON_CreateArray();
     cJSON *changed = cJSON_CreateArray();
+    struct ay_pg_result *res = NULL;
     bool ok = created != NULL && changed != NULL;
     enum ay_err rc = AY_OK;
 
@@ -556,12 +605,19 @@ static enum ay_err apply_deadlines(struct ay_pg *db, struct recorder_item **item
         rc = AY_ERR_NOMEM;
     } else {
         if (cJSON_GetArraySize(created) > 0) {
-            rc = exec_json(db, "insert_deadlines", created, NULL, NULL, err);
+            rc = exec_json(db, "insert_deadlines", created, NULL, &res, err);
             created = NULL;
+            if (rc == AY_OK)
+                rc = audit_deadlines(db, res, false, err);
+            ay_pg_result_free(res);
+            res = NULL;
         }
         if (rc == AY_OK && cJSON_GetArraySize(changed) > 0) {
-            rc = exec_json(db, "update_deadlines", changed, NULL, NULL, err);
+            rc = exec_json(db, "update_deadlines", changed, NULL, &res, err);
             changed = NULL;
+            if (rc == AY_OK)
+                rc = audit_deadlines(db, res, true, err);
+            ay_pg_result_free(res);
         }
     }
     cJSON_Delete(created);

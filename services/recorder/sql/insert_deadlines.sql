@@ -11,3 +11,5 @@ FROM jsonb_to_recordset($1::jsonb) AS r(kind text, subject_kind text, subject_id
      seq int, district_id text, school_id text, due_at timestamptz, created_by uuid, status text,
      met_by uuid, closed_at timestamptz)
 ON CONFLICT (kind, subject_id, seq) DO NOTHING
+RETURNING id, kind, subject_id::text, district_id, school_id, status,
+          (extract(epoch FROM due_at) * 1000000)::bigint, coalesce(late_s, 0), created_by::text

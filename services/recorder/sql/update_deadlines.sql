@@ -19,3 +19,6 @@ WHERE d.kind = r.kind AND d.subject_id = r.subject_id AND d.seq = coalesce(r.seq
   AND ((r.action = 'meet' AND d.status IN ('pending', 'missed'))
     OR (r.action IN ('move', 'cancel') AND d.status = 'pending')
     OR (r.action = 'reopen' AND d.status <> 'pending'))
+RETURNING d.id, d.kind, d.subject_id::text, d.district_id, d.school_id, d.status,
+          (extract(epoch FROM d.due_at) * 1000000)::bigint, coalesce(d.late_s, 0), r.by::text,
+          r.action
