@@ -367,19 +367,10 @@ enum ay_err ay_escalate_store_notes(struct ay_pg *db, const struct ay_esc_note_r
     return exec_rows(db, "ay_insert_notifications", arr, NULL, err);
 }
 
-/* Text from untrusted input that must go into a jsonb: invalid UTF-8 bytes
- * become '?'. Writes into buf. */
+/* Text from outside that goes into a jsonb: well-formed UTF-8. */
 static const char *safe_text(const char *s, char *buf, size_t cap)
 {
-    if (s == NULL)
-        return NULL;
-    if (ay_text_utf8_is_valid(s, strlen(s)))
-        return s;
-    snprintf(buf, cap, "%s", s);
-    for (char *p = buf; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    return buf;
+    return s ? ay_text_sanitize(buf, cap, s) : NULL;
 }
 
 static bool dead_letter_row(cJSON *rows, const struct ay_dead_letter *d)

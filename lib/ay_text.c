@@ -52,6 +52,47 @@ bool ay_text_utf8_is_valid(const char *str, size_t len)
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* Length of the well-formed UTF-8 character at s (1..4), 0 if s does not
+ * start one within len bytes. */
+static size_t utf8_char_len(const char *s, size_t len)
+{
+    unsigned char c = (unsigned char)s[0];
+    size_t n = c < 0x80             ? 1
+               : (c & 0xe0) == 0xc0 ? 2
+               : (c & 0xf0) == 0xe0 ? 3
+               : (c & 0xf8) == 0xf0 ? 4
+                                    : 0;
+    if (n == 0 || n > len || !ay_text_utf8_is_valid(s, n))
+        return 0;
+    return n;
+}
+
+char *ay_text_sanitize(char *dst, size_t cap, const char *src)
+{
+    size_t len = strlen(src);
+    size_t out = 0;
+
+    if (cap == 0)
+        return dst;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_char_len(src + i, len - i);
+        if (n == 0) {
+            if (out + 1 >= cap)
+                break;
+            dst[out++] = '?';
+            i++;
+            continue;
+        }
+        if (out + n >= cap)
+            break;
+        memcpy(dst + out, src + i, n);
+        out += n;
+        i += n;
+    }
+    dst[out] = '\0';
+    return dst;
+}
+
 char *ay_text_base64_encode(const uint8_t *p, size_t n)
 {
     char *out = malloc((n + 2) / 3 * 4 + 1);

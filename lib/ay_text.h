@@ -18,6 +18,12 @@
  * points past U+10FFFF. */
 bool ay_text_utf8_is_valid(const char *s, size_t len);
 
+/* Copies src into dst (cap bytes with the NUL) as well-formed UTF-8: every
+ * byte of an invalid sequence becomes '?', and a text too long is cut at a
+ * character boundary, never inside one. For text from outside that goes
+ * into a reason, a log line or a jsonb value. Returns dst. */
+char *ay_text_sanitize(char *dst, size_t cap, const char *src);
+
 /* Standard base64 with padding; a new string the caller frees, NULL when out
  * of memory. */
 char *ay_text_base64_encode(const uint8_t *p, size_t n);

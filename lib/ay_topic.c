@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ay_schema.h"
+#include "ay_text.h"
 
 static int kind_ok(const char *k)
 {
@@ -89,7 +90,8 @@ static enum ay_err take(char *dst, size_t cap, const char *src, const char *what
                         char err[AY_ERRLEN])
 {
     if (!ay_schema_id_is_valid(src) || strlen(src) >= cap) {
-        ay_errf(err, "topic: invalid %s \"%.40s\"", what, src);
+        char shown[41];
+        ay_errf(err, "topic: invalid %s \"%s\"", what, ay_text_sanitize(shown, sizeof(shown), src));
         return AY_ERR_INVALID;
     }
     memcpy(dst, src, strlen(src) + 1);
@@ -98,6 +100,7 @@ static enum ay_err take(char *dst, size_t cap, const char *src, const char *what
 
 enum ay_err ay_topic_parse(const char *topic, struct ay_topic *out, char err[AY_ERRLEN])
 {
+    char shown[61];
     char buf[AY_TOPIC_MAX];
     char *lv[8];
     struct ay_topic t;
@@ -111,7 +114,8 @@ enum ay_err ay_topic_parse(const char *topic, struct ay_topic *out, char err[AY_
     memcpy(buf, topic, strlen(topic) + 1);
     int n = split(buf, lv);
     if (n < 5 || strcmp(lv[0], "ay") != 0 || strcmp(lv[1], "v1") != 0) {
-        ay_errf(err, "topic: \"%.60s\" is not in the ay/v1 tree", topic);
+        ay_errf(err, "topic: \"%s\" is not in the ay/v1 tree",
+                ay_text_sanitize(shown, sizeof(shown), topic));
         return AY_ERR_INVALID;
     }
     if ((rc = take(t.district, sizeof(t.district), lv[2], "district", err)) != AY_OK)
@@ -137,7 +141,8 @@ enum ay_err ay_topic_parse(const char *topic, struct ay_topic *out, char err[AY_
             (rc = take(t.device, sizeof(t.device), lv[5], "account", err)) != AY_OK)
             return rc;
     } else {
-        ay_errf(err, "topic: \"%.60s\" is not in the ay/v1 tree", topic);
+        ay_errf(err, "topic: \"%s\" is not in the ay/v1 tree",
+                ay_text_sanitize(shown, sizeof(shown), topic));
         return AY_ERR_INVALID;
     }
     *out = t;

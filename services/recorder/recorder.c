@@ -4,6 +4,7 @@
  */
 #include "recorder.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,13 +270,21 @@ static const struct recorder_device *find_device(const struct recorder_facts *f,
     return bsearch(&key, f->devices, f->ndevices, sizeof(key), cmp_device);
 }
 
+/* The defaults, for a district the database did not report: made once,
+ * immutable after (pthread_once: workers decide batches concurrently). */
+static struct recorder_district fallback_district;
+static pthread_once_t fallback_once = PTHREAD_ONCE_INIT;
+
+static void make_fallback(void)
+{
+    ay_policy_defaults(&fallback_district.policy);
+}
+
 /* The district's policy and zone; the defaults (China Standard Time) for a
  * district the database did not report. */
 static const struct recorder_district *district_of(const struct recorder_facts *f,
                                                    const char *district)
 {
-    static struct recorder_district fallback;
-    static bool ready;
     struct recorder_district key;
     const struct recorder_district *d = NULL;
 
@@ -284,11 +293,8 @@ static const struct recorder_district *district_of(const struct recorder_facts *
         d = bsearch(&key, f->districts, f->ndistricts, sizeof(key), cmp_district);
     if (d != NULL)
         return d;
-    if (!ready) { /* immutable once set; the same values from any thread */
-        ay_policy_defaults(&fallback.policy);
-        ready = true;
-    }
-    return &fallback;
+    pthread_once(&fallback_once, make_fallback);
+    return &fallback_district;
 }
 
 static const struct recorder_school *find_school(const struct recorder_facts *f, const char *id)

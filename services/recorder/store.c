@@ -92,19 +92,10 @@ static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
     return ev ? ev->name : "UNKNOWN";
 }
 
-/* Text from untrusted input that must go into a jsonb: invalid UTF-8 bytes
- * become '?'. Writes into buf. */
+/* Text from outside that goes into a jsonb: well-formed UTF-8. */
 static const char *safe_text(const char *s, char *buf, size_t cap)
 {
-    if (s == NULL)
-        return NULL;
-    if (ay_text_utf8_is_valid(s, strlen(s)))
-        return s;
-    snprintf(buf, cap, "%s", s);
-    for (char *p = buf; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    return buf;
+    return s ? ay_text_sanitize(buf, cap, s) : NULL;
 }
 
 static enum ay_err bad_cell(const char *stmt, int row, int col, char err[AY_ERRLEN])

@@ -63,9 +63,21 @@ static void test_text_hex_is_lower_case(void **state)
     free(h);
 }
 
+static void test_text_sanitize_cuts_at_a_character_and_marks_bad_bytes(void **state)
+{
+    (void)state;
+    char buf[8];
+    /* "隔离" is 6 bytes: a 5-byte buffer keeps the first character only. */
+    assert_string_equal(ay_text_sanitize(buf, 5, "隔离"), "隔");
+    assert_string_equal(ay_text_sanitize(buf, sizeof(buf), "a\xe9\x9a"), "a??");
+    assert_string_equal(ay_text_sanitize(buf, sizeof(buf), "\xff\xc0\x80ok"), "???ok");
+    assert_string_equal(ay_text_sanitize(buf, 1, "abc"), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_sanitize_cuts_at_a_character_and_marks_bad_bytes),
         cmocka_unit_test(test_text_base64_rfc4648_vectors_round_trip),
         cmocka_unit_test(test_text_base64_refuses_sloppy_input),
         cmocka_unit_test(test_text_utf8_accepts_chinese_and_refuses_malformed),
