@@ -11,6 +11,14 @@
  * re-sent message counts with its whole wait.
  * Limits: when every window is full the rate falls behind and catches up in
  * a burst once Receipts arrive (closed loop, not a fixed schedule).
+ *
+ * Publish-only mode (o->no_wait) fills a backlog for a recorder that is not
+ * running: no receipt subscription; a message leaves its window slot when
+ * the broker acknowledges it (the publish's completion, queued like a
+ * Receipt), and only a publish that failed is repeated. The window is capped
+ * at the client's send window (the broker's Receive Maximum): Paho 1.3.12
+ * stalls 1 s whenever it holds more unacknowledged publishes than that
+ * (stack-notes.md), which would turn "full speed" into one window a second.
  */
 #include "loadgen.h"
 
@@ -35,9 +43,11 @@
 #define PASSWORD_MAX       256
 #define CONNECTORS         32
 
-/* A message waiting for its Receipt. */
+/* A message waiting for its Receipt (no_wait: for its PUBACK). */
 struct slot {
+    struct device *d;
     bool busy;
+    bool failed; /* no_wait: the last publish failed; the scan repeats it */
     struct lg_msg msg;
     int64_t first_ns; /* first publish call */
     int64_t last_ns;  /* latest publish call */
@@ -51,6 +61,7 @@ struct device {
     struct ay_mqtt *c;
     struct slot *slots; /* o->window of them */
     unsigned busy;
+    unsigned cap; /* slots in use at most: o->window, in no_wait capped at the send window */
 };
 
 /* Shared by the threads that connect the devices. */
@@ -62,9 +73,12 @@ struct connector {
     char err[AY_ERRLEN];
 };
 
-/* A Receipt as it arrived, queued by the receive thread. */
+/* A Receipt as it arrived, queued by the receive thread; or (slot set) the
+ * completion of a no_wait publish, queued by a Paho thread. */
 struct event {
     struct device *d;
+    struct slot *slot; /* NULL for a Receipt */
+    enum ay_err rc;    /* of the publish */
     int64_t at_ns;
     size_t len;
     uint8_t payload[];
@@ -82,7 +96,7 @@ struct gen {
     unsigned long finished;  /* messages that got their Receipt */
     unsigned next_dev;       /* round-robin position */
     int64_t start_ns;        /* first publish */
-    int64_t last_receipt_ns; /* arrival of the latest Receipt */
+    int64_t last_receipt_ns; /* arrival of the latest Receipt (no_wait: PUBACK) */
 };
 
 static int64_t mono_ns(void)
@@ -94,6 +108,16 @@ static int64_t mono_ns(void)
 
 /* ---- receive thread ------------------------------------------------------ */
 
+static void push_event(struct gen *g, struct event *ev)
+{
+    /* The main thread drains continuously; a full queue only delays us. */
+    enum ay_err rc;
+    while ((rc = ay_queue_push(g->events, ev, sizeof(*ev) + ev->len, 100)) == AY_ERR_TIMEOUT)
+        ;
+    if (rc != AY_OK)
+        free(ev); /* closed: the run is over */
+}
+
 /* Paho receive thread: copy and timestamp only; decoding is the main thread's. */
 static void on_receipt(void *arg, const struct ay_mqtt_msg *m)
 {
@@ -103,16 +127,25 @@ static void on_receipt(void *arg, const struct ay_mqtt_msg *m)
 
     if (ev == NULL)
         return; /* the message is re-sent and answered again */
-    ev->d = d;
-    ev->at_ns = at;
-    ev->len = m->len;
+    *ev = (struct event){.d = d, .at_ns = at, .len = m->len};
     memcpy(ev->payload, m->payload, m->len);
-    /* The main thread drains continuously; a full queue only delays us. */
-    enum ay_err rc;
-    while ((rc = ay_queue_push(d->g->events, ev, sizeof(*ev) + m->len, 100)) == AY_ERR_TIMEOUT)
-        ;
-    if (rc != AY_OK)
-        free(ev); /* closed: the run is over */
+    push_event(d->g, ev);
+}
+
+/* A Paho thread: a no_wait publish completed (rc AY_OK: the broker's PUBACK). */
+static void on_published(void *arg, enum ay_err rc, const char *reason)
+{
+    struct slot *s = arg;
+    int64_t at = mono_ns();
+    size_t len = rc == AY_OK || reason == NULL ? 0 : strlen(reason) + 1;
+    struct event *ev = malloc(sizeof(*ev) + len);
+
+    if (ev == NULL)
+        return; /* the slot stays busy; the run ends at the drain timeout */
+    *ev = (struct event){.d = s->d, .slot = s, .rc = rc, .at_ns = at, .len = len};
+    if (len > 0)
+        memcpy(ev->payload, reason, len);
+    push_event(s->d->g, ev);
 }
 
 /* ---- devices ------------------------------------------------------------- */
@@ -129,6 +162,8 @@ static enum ay_err device_connect(struct gen *g, struct device *d, unsigned i, c
     d->slots = calloc(o->window, sizeof(*d->slots));
     if (d->slots == NULL)
         return AY_ERR_NOMEM;
+    for (unsigned k = 0; k < o->window; k++)
+        d->slots[k].d = d;
     if (ay_topic_receipt(receipt_topic, o->district, o->school, d->name) != AY_OK) {
         ay_errf(err, "invalid district, school or device id (%s %s %s)", o->district, o->school,
                 d->name);
@@ -140,12 +175,17 @@ static enum ay_err device_connect(struct gen *g, struct device *d, unsigned i, c
                               .password = d->password,
                               .clean_start = true,
                               .max_inflight = o->window + 10};
-    enum ay_err rc = ay_mqtt_new(&mo, on_receipt, d, &d->c, err);
-    if (rc == AY_OK)
+    enum ay_err rc = ay_mqtt_new(&mo, o->no_wait ? NULL : on_receipt, d, &d->c, err);
+    if (rc == AY_OK && !o->no_wait)
         rc = ay_mqtt_subscribe(d->c, receipt_topic, 1, err);
     if (rc == AY_OK)
         rc = ay_mqtt_connect(d->c, CONNECT_TIMEOUT_MS, err);
-    return rc;
+    if (rc != AY_OK)
+        return rc;
+    d->cap = o->window;
+    if (o->no_wait && ay_mqtt_send_window(d->c) < d->cap)
+        d->cap = ay_mqtt_send_window(d->c);
+    return AY_OK;
 }
 
 static void devices_free(struct gen *g)
@@ -239,17 +279,24 @@ static enum lg_type pick_type(struct gen *g)
     return LG_STATUS;
 }
 
+static void publish_failed(struct gen *g, struct device *d, struct slot *s, const char *err)
+{
+    s->failed = true;
+    if (g->r.publish_errors++ == 0)
+        ay_log_warn("could not publish, will re-send", "device", d->name, "err", err, NULL);
+}
+
 static void publish(struct gen *g, struct device *d, struct slot *s, int64_t now)
 {
     char err[AY_ERRLEN] = "";
+    bool no_wait = g->o->no_wait;
 
     s->last_ns = now;
+    s->failed = false;
     /* On failure the slot stays busy: the re-send scan tries again. */
-    if (ay_mqtt_publish(d->c, s->msg.topic, s->msg.buf, s->msg.len, 1, false, NULL, NULL, err) !=
-        AY_OK) {
-        if (g->r.publish_errors++ == 0)
-            ay_log_warn("could not publish, will re-send", "device", d->name, "err", err, NULL);
-    }
+    if (ay_mqtt_publish(d->c, s->msg.topic, s->msg.buf, s->msg.len, 1, false,
+                        no_wait ? on_published : NULL, no_wait ? s : NULL, err) != AY_OK)
+        publish_failed(g, d, s, err);
 }
 
 static enum ay_err send_new(struct gen *g, struct device *d, int64_t now)
@@ -289,7 +336,7 @@ static enum ay_err issue(struct gen *g, int64_t now)
     while (g->issued < limit && misses < g->o->devices) {
         struct device *d = &g->devs[g->next_dev];
         g->next_dev = (g->next_dev + 1) % g->o->devices;
-        if (d->busy >= g->o->window) {
+        if (d->busy >= d->cap) {
             misses++;
             continue;
         }
@@ -301,6 +348,8 @@ static enum ay_err issue(struct gen *g, int64_t now)
     return AY_OK;
 }
 
+/* Re-publishes what waited --resend-ms for its Receipt; in no_wait mode
+ * only what failed to reach the broker. */
 static void resend_overdue(struct gen *g, int64_t now)
 {
     int64_t overdue_ns = (int64_t)g->o->resend_ms * 1000000LL;
@@ -309,7 +358,8 @@ static void resend_overdue(struct gen *g, int64_t now)
         struct device *d = &g->devs[i];
         for (unsigned k = 0; d->busy > 0 && k < g->o->window; k++) {
             struct slot *s = &d->slots[k];
-            if (s->busy && now - s->last_ns >= overdue_ns) {
+            bool due = g->o->no_wait ? s->failed : now - s->last_ns >= overdue_ns;
+            if (s->busy && due) {
                 g->r.resends++;
                 publish(g, d, s, now);
             }
@@ -343,8 +393,36 @@ static void count_status(struct gen *g, const Anyuan__V1__Receipt *r)
     }
 }
 
+static void slot_done(struct gen *g, struct slot *s, int64_t at_ns)
+{
+    lg_stats_add(&g->lat, (at_ns - s->first_ns) / 1000);
+    lg_msg_cleanup(&s->msg);
+    s->busy = false;
+    s->d->busy--;
+    g->finished++;
+    g->last_receipt_ns = at_ns;
+}
+
+/* A no_wait publish completed: done, or to be repeated by the scan. */
+static void on_publish_event(struct gen *g, struct event *ev)
+{
+    struct slot *s = ev->slot;
+
+    if (!s->busy)
+        return; /* cannot happen: one completion per publish call */
+    if (ev->rc == AY_OK) {
+        slot_done(g, s, ev->at_ns);
+        return;
+    }
+    publish_failed(g, ev->d, s, ev->len > 0 ? (const char *)ev->payload : ay_strerror(ev->rc));
+}
+
 static void on_event(struct gen *g, struct event *ev)
 {
+    if (ev->slot != NULL) {
+        on_publish_event(g, ev);
+        return;
+    }
     Anyuan__V1__Receipt *r = anyuan__v1__receipt__unpack(NULL, ev->len, ev->payload);
 
     if (r == NULL) {
@@ -356,12 +434,7 @@ static void on_event(struct gen *g, struct event *ev)
         g->r.late_receipts++; /* a re-sent message's second answer */
     } else {
         count_status(g, r);
-        lg_stats_add(&g->lat, (ev->at_ns - s->first_ns) / 1000);
-        lg_msg_cleanup(&s->msg);
-        s->busy = false;
-        ev->d->busy--;
-        g->finished++;
-        g->last_receipt_ns = ev->at_ns;
+        slot_done(g, s, ev->at_ns);
     }
     anyuan__v1__receipt__free_unpacked(r, NULL);
 }
@@ -441,6 +514,10 @@ static enum ay_err run_loop(struct gen *g)
 
 static void fill_result(struct gen *g, struct lg_result *res)
 {
+    g->r.window = g->o->window;
+    for (unsigned i = 0; i < g->o->devices; i++)
+        if (g->devs[i].cap < g->r.window)
+            g->r.window = g->devs[i].cap;
     g->r.sent = g->issued;
     g->r.unanswered = g->issued - g->finished;
     g->r.elapsed_s = (double)(g->last_receipt_ns - g->start_ns) / 1e9;

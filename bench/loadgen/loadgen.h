@@ -1,6 +1,8 @@
 /*
  * loadgen.h - many simulated devices sending a fixed number of messages to
- * the recorder over real MQTT connections, each waiting for its Receipts.
+ * the recorder over real MQTT connections, each waiting for its Receipts
+ * (or, in publish-only mode, only for the broker's PUBACK: a backlog for a
+ * recorder that is not running).
  *
  * Owns: one ay_mqtt client per device (client id = account name, clean
  * start, subscribed to its own receipt topic), each device's window of
@@ -10,13 +12,17 @@
  * Follows the publisher's duty of docs/contract.md ("Delivery"): a message
  * is re-sent as the same bytes while no Receipt came; STORED, DUPLICATE and
  * REJECTED all end it.
- * Threads: lg_run runs on the caller's thread; the receipt callbacks run on
- * Paho's receive thread and only copy the receipt and its arrival time into
- * a queue that the caller's thread decodes.
+ * Publish-only mode (no_wait) is NOT the publisher's duty: nothing is
+ * re-sent for want of a Receipt, only what the client failed to hand to the
+ * broker; bench/run checks the database instead.
+ * Threads: lg_run runs on the caller's thread; the receipt and PUBACK
+ * callbacks run on Paho's threads and only copy what arrived and when into a
+ * queue that the caller's thread handles.
  */
 #ifndef LG_LOADGEN_H
 #define LG_LOADGEN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ay_err.h"
@@ -31,10 +37,11 @@ struct lg_opts {
     unsigned devices;
     unsigned long count;     /* messages to send in all (distinct message ids) */
     double rate;             /* new messages per second in all; 0: as the windows allow */
-    unsigned window;         /* messages without Receipt per device */
+    unsigned window;         /* messages without Receipt (no_wait: without PUBACK) per device */
     int resend_ms;           /* re-send a message after this long without Receipt */
     int drain_timeout_ms;    /* give up waiting after this long without any Receipt */
     unsigned mix[LG_NTYPES]; /* relative weights of the message types */
+    bool no_wait;            /* publish only: a message is done at the broker's PUBACK */
 };
 
 struct lg_result {
@@ -43,19 +50,21 @@ struct lg_result {
     unsigned long duplicate;
     unsigned long rejected;
     unsigned long resends;        /* publishes of a message after its first */
-    unsigned long unanswered;     /* sent but never receipted */
+    unsigned long unanswered;     /* sent but never receipted (no_wait: never acknowledged) */
     unsigned long late_receipts;  /* receipts for messages already receipted */
-    unsigned long publish_errors; /* publish calls the client refused */
+    unsigned long publish_errors; /* publish calls the client refused or that failed */
     unsigned long by_type[LG_NTYPES];
-    double elapsed_s; /* first publish to last Receipt */
-    int64_t p50_us, p99_us, max_us;
-    char first_reject[AY_ERRLEN]; /* reason of the first REJECTED receipt */
+    unsigned window;  /* per device as used: o->window, in no_wait at most the send window */
+    double elapsed_s; /* first publish to last Receipt (no_wait: to last PUBACK) */
+    int64_t p50_us, p99_us, max_us; /* first publish to Receipt (no_wait: to PUBACK) */
+    char first_reject[AY_ERRLEN];   /* reason of the first REJECTED receipt */
 };
 
 /* Connects every device, sends o->count messages and waits for their
- * Receipts. AY_OK when the run took place (even if messages went
- * unanswered or were rejected: see *res); otherwise err says why it could
- * not (a device could not connect, out of memory), and *res is not written. */
+ * Receipts (no_wait: for the broker's PUBACKs). AY_OK when the run took
+ * place (even if messages went unanswered or were rejected: see *res);
+ * otherwise err says why it could not (a device could not connect, out of
+ * memory), and *res is not written. */
 enum ay_err lg_run(const struct lg_opts *o, struct lg_result *res, char err[AY_ERRLEN]);
 
 #endif

@@ -2,8 +2,9 @@
  * ay-loadgen main.c - options, wiring, the figures at the end. The work is
  * in loadgen.c, the messages in msgs.c.
  *
- * Exit codes: 0 every message got a STORED or DUPLICATE Receipt; 1 some
- * message got none or was REJECTED, or the run could not take place; 2 usage.
+ * Exit codes: 0 every message got a STORED or DUPLICATE Receipt (--no-wait:
+ * every message was acknowledged by the broker); 1 some message got none or
+ * was REJECTED, or the run could not take place; 2 usage.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,9 +35,16 @@ static void usage(FILE *f)
                "  --resend-ms MS         re-send after MS without Receipt (default 5000)\n"
                "  --drain-timeout-ms MS  give up after MS without any Receipt (default 30000)\n"
                "  --mix A,N,H,M,S        weights of alarm, notice, hazard, monthly, status\n"
-               "                         (default 10,5,15,2,68)\n\n"
-               "Exit status: 0 all receipted (STORED or DUPLICATE), 1 a message was not\n"
-               "receipted or was REJECTED (or the run failed), 2 usage error.\n");
+               "                         (default 10,5,15,2,68)\n"
+               "  --no-wait              publish only: no receipt subscription; a message is\n"
+               "                         done when the broker acknowledges it (PUBACK), the\n"
+               "                         window bounds the unacknowledged publishes per device\n"
+               "                         (at most the broker's Receive Maximum), and only a\n"
+               "                         failed publish is repeated. Fills a backlog for a\n"
+               "                         recorder that is not running.\n\n"
+               "Exit status: 0 all receipted (STORED or DUPLICATE; --no-wait: all acknowledged\n"
+               "by the broker), 1 a message was not receipted or was REJECTED (or the run\n"
+               "failed), 2 usage error.\n");
 }
 
 static bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -113,6 +121,10 @@ static int parse_args(int argc, char **argv, struct lg_opts *o)
             usage(stdout);
             exit(0);
         }
+        if (strcmp(argv[i], "--no-wait") == 0) {
+            o->no_wait = true;
+            continue;
+        }
         if (i + 1 >= argc || !parse_opt(o, argv[i], argv[i + 1])) {
             fprintf(stderr, "ay-loadgen: invalid option or value: %s (see --help)\n", argv[i]);
             return 2;
@@ -133,8 +145,13 @@ static double ms(int64_t us)
 
 static void print_result(const struct lg_opts *o, const struct lg_result *r)
 {
+    const char *done = o->no_wait ? "acknowledged by the broker" : "receipted";
+
     printf("ay-loadgen figures\n");
-    printf("  devices                %u (window %u)\n", o->devices, o->window);
+    printf("  mode                   %s\n",
+           o->no_wait ? "publish only (--no-wait: done at the broker's PUBACK)"
+                      : "wait for Receipts");
+    printf("  devices                %u (window %u)\n", o->devices, r->window);
     printf("  target rate            %.0f msgs/s%s\n", o->rate, o->rate > 0 ? "" : " (unlimited)");
     printf("  messages sent          %lu\n", r->sent);
     printf("  by type                alarm %lu, notice %lu, hazard %lu, monthly %lu, status %lu\n",
@@ -148,8 +165,8 @@ static void print_result(const struct lg_opts *o, const struct lg_result *r)
     printf("  publish errors         %lu\n", r->publish_errors);
     printf("  unanswered             %lu\n", r->unanswered);
     printf("  elapsed                %.3f s\n", r->elapsed_s);
-    printf("  throughput             %.0f msgs/s (receipted)\n",
-           r->elapsed_s > 0 ? (double)(r->sent - r->unanswered) / r->elapsed_s : 0.0);
+    printf("  throughput             %.0f msgs/s (%s)\n",
+           r->elapsed_s > 0 ? (double)(r->sent - r->unanswered) / r->elapsed_s : 0.0, done);
     printf("  latency p50            %.2f ms\n", ms(r->p50_us));
     printf("  latency p99            %.2f ms\n", ms(r->p99_us));
     printf("  latency max            %.2f ms\n", ms(r->max_us));
