@@ -10,23 +10,31 @@
 
 #include <cjson/cJSON.h>
 
+#include "anyuan/v1/outbound.pb-c.h"
 #include "ay_json.h"
 #include "ay_labels.h"
 #include "ay_text.h"
 #include "ay_time.h"
 
-/* Contract enum values used here (outbound.proto). */
+/* Contract enum values used here (outbound.proto), by shorter names. */
 enum {
-    REASON_DEADLINE_MISSED = 2,
-    REASON_MAJOR_INCIDENT = 4,
-    REASON_SUSPECTED_CRIME = 5,
-    REASON_POSSIBLE_CONCEALMENT = 9,
-    REASON_INCIDENT = 10,
+    REASON_ALARM = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_ALARM,
+    REASON_DEADLINE_MISSED = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEADLINE_MISSED,
+    REASON_MAJOR_INCIDENT = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_MAJOR_INCIDENT,
+    REASON_SUSPECTED_CRIME = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_SUSPECTED_CRIME,
+    REASON_DEVICE_OFFLINE = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE,
+    REASON_POSSIBLE_CONCEALMENT =
+        ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_POSSIBLE_CONCEALMENT,
+    REASON_INCIDENT = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_INCIDENT,
+    REASON_LOW_BATTERY = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_LOW_BATTERY,
+    REASON_TAMPER = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_TAMPER,
+    REASON_DEVICE_FAULT = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_FAULT,
+    SUBJECT_ALARM = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_ALARM,
+    SUBJECT_INCIDENT = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT,
+    SUBJECT_HAZARD = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_HAZARD,
+    SUBJECT_MONTHLY = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_MONTHLY_REPORT,
+    SUBJECT_DEVICE = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_DEVICE,
 };
-
-static const char *const notify_kind_names[] = {
-    "NOTIFICATION_KIND_UNSPECIFIED", "NOTIFICATION_KIND_FIRST", "NOTIFICATION_KIND_REMINDER",
-    "NOTIFICATION_KIND_CLIMB", "NOTIFICATION_KIND_REESCALATION"};
 
 /* ---- words --------------------------------------------------------------- */
 
@@ -69,6 +77,43 @@ void ay_escalate_incident_words(const char *category, const char *severity,
         snprintf(s->what_en, sizeof(s->what_en), "incident: %s, %s", ce ? ce : "safety", se);
     else
         snprintf(s->what_en, sizeof(s->what_en), "incident: %s", ce ? ce : "safety");
+}
+
+void ay_escalate_words(int subject_kind, const char *category, const char *severity,
+                       const char *alarm_kind, const char *device, const char *location,
+                       struct ay_esc_subject *s)
+{
+    const char *kz = ay_label_of(alarm_kind, AY_LANG_ZH);
+    const char *ke = ay_label_of(alarm_kind, AY_LANG_EN);
+    bool where = location != NULL && location[0] != '\0';
+
+    switch (subject_kind) {
+    case SUBJECT_INCIDENT:
+        ay_escalate_incident_words(category, severity, s);
+        break;
+    case SUBJECT_ALARM:
+        snprintf(s->what_zh, sizeof(s->what_zh), "一键报警（%s）", kz ? kz : "报警");
+        snprintf(s->what_en, sizeof(s->what_en), "one-click alarm (%s)", ke ? ke : "alarm");
+        break;
+    case SUBJECT_DEVICE:
+        snprintf(s->what_zh, sizeof(s->what_zh), "报警设备 %s%s%s%s", device, where ? "（" : "",
+                 where ? location : "", where ? "）" : "");
+        snprintf(s->what_en, sizeof(s->what_en), "alarm device %s%s%s%s", device, where ? " (" : "",
+                 where ? location : "", where ? ")" : "");
+        break;
+    case SUBJECT_HAZARD:
+        snprintf(s->what_zh, sizeof(s->what_zh), "安全隐患");
+        snprintf(s->what_en, sizeof(s->what_en), "safety hazard");
+        break;
+    case SUBJECT_MONTHLY:
+        snprintf(s->what_zh, sizeof(s->what_zh), "安全月报");
+        snprintf(s->what_en, sizeof(s->what_en), "monthly safety report");
+        break;
+    default:
+        snprintf(s->what_zh, sizeof(s->what_zh), "事项");
+        snprintf(s->what_en, sizeof(s->what_en), "matter");
+        break;
+    }
 }
 
 /* "11-24 14:05" in the district's local time. */
@@ -119,6 +164,34 @@ static void summarize(struct ay_esc_plan *e, int32_t offset_s)
                  "%s reports an %s; suspected crime (mandatory report): act at once.", se,
                  s->what_en);
         break;
+    case REASON_ALARM:
+        snprintf(e->summary_zh, sizeof(e->summary_zh), "%s %s，请签收并处置。", sz, s->what_zh);
+        snprintf(e->summary_en, sizeof(e->summary_en), "%s: %s; acknowledge and act.", se,
+                 s->what_en);
+        break;
+    case REASON_DEVICE_OFFLINE:
+        snprintf(e->summary_zh, sizeof(e->summary_zh), "%s %s离线，无法报警，请立即核查。", sz,
+                 s->what_zh);
+        snprintf(e->summary_en, sizeof(e->summary_en),
+                 "%s: %s is offline and cannot raise an alarm; check it now.", se, s->what_en);
+        break;
+    case REASON_LOW_BATTERY:
+        snprintf(e->summary_zh, sizeof(e->summary_zh), "%s %s电量低，请及时更换电池。", sz,
+                 s->what_zh);
+        snprintf(e->summary_en, sizeof(e->summary_en), "%s: %s: battery low; replace it.", se,
+                 s->what_en);
+        break;
+    case REASON_TAMPER:
+        snprintf(e->summary_zh, sizeof(e->summary_zh), "%s %s被拆动或移动，请核查。", sz,
+                 s->what_zh);
+        snprintf(e->summary_en, sizeof(e->summary_en), "%s: %s was opened or moved; check it.", se,
+                 s->what_en);
+        break;
+    case REASON_DEVICE_FAULT:
+        snprintf(e->summary_zh, sizeof(e->summary_zh), "%s %s报告故障，请维修。", sz, s->what_zh);
+        snprintf(e->summary_en, sizeof(e->summary_en), "%s: %s reports a fault; repair it.", se,
+                 s->what_en);
+        break;
     case REASON_MAJOR_INCIDENT:
         snprintf(e->summary_zh, sizeof(e->summary_zh), "%s 发生%s，请立即签收并督办。", sz,
                  s->what_zh);
@@ -133,11 +206,27 @@ static void summarize(struct ay_esc_plan *e, int32_t offset_s)
     }
 }
 
+void ay_escalate_resolved_summary(int reason, const struct ay_esc_subject *s,
+                                  char zh[AY_SUMMARY_MAX], char en[AY_SUMMARY_MAX])
+{
+    const char *sz = s->school_zh[0] ? s->school_zh : s->school;
+    const char *se = s->school_en[0] ? s->school_en : s->school;
+
+    if (reason == REASON_DEVICE_OFFLINE) {
+        snprintf(zh, AY_SUMMARY_MAX, "%s %s已恢复在线，离线通报解除，无需再处置。", sz, s->what_zh);
+        snprintf(en, AY_SUMMARY_MAX, "%s: %s is back online; the offline report is over.", se,
+                 s->what_en);
+    } else {
+        snprintf(zh, AY_SUMMARY_MAX, "%s %s：已解除，无需再处置。", sz, s->what_zh);
+        snprintf(en, AY_SUMMARY_MAX, "%s, %s: over; nothing more to do.", se, s->what_en);
+    }
+}
+
 /* ---- planning -------------------------------------------------------------- */
 
 int ay_escalate_plan(const struct ay_district_policy *p, enum ay_route_kind route, int reason,
                      const struct ay_esc_subject *s, const struct ay_esc_missed *m,
-                     int32_t utc_offset_s, int64_t now_us,
+                     int32_t utc_offset_s, int64_t now_us, unsigned flags,
                      struct ay_esc_plan out[AY_AUDIENCE_COUNT])
 {
     int n = 0;
@@ -159,6 +248,8 @@ int ay_escalate_plan(const struct ay_district_policy *p, enum ay_route_kind rout
             e->missed = *m;
         ay_esc_start(&e->state, &p->chains[a], start, p->unresolved_reescalation_s, now_us,
                      e->notices, &e->nnotices);
+        if (flags & AY_ESCALATE_SILENT_START)
+            e->nnotices = 0;
         bool ids_ok = true;
         for (int i = 0; i < e->nnotices; i++)
             ids_ok = ids_ok && ay_uuid_v4(e->notice_ids[i]) == AY_OK;
@@ -230,61 +321,48 @@ enum ay_err ay_escalate_chain_parse(const char *json, struct ay_chain *out, char
 
 /* ---- storing ------------------------------------------------------------------ */
 
-static const char *subject_kind_name(int v)
+/* The contract's name of value v of enum d (its UNSPECIFIED name when v is
+ * not one of its values): the text stored in the database. */
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
 {
-    static const char *const names[] = {"SUBJECT_KIND_UNSPECIFIED",    "SUBJECT_KIND_ALARM",
-                                        "SUBJECT_KIND_INCIDENT",       "SUBJECT_KIND_HAZARD",
-                                        "SUBJECT_KIND_MONTHLY_REPORT", "SUBJECT_KIND_DEVICE"};
-    return v >= 0 && v < 6 ? names[v] : names[0];
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    if (ev == NULL)
+        ev = protobuf_c_enum_descriptor_get_value(d, 0);
+    return ev ? ev->name : "";
 }
 
 static const char *reason_name(int v)
 {
-    static const char *const names[] = {
-        "ESCALATION_REASON_UNSPECIFIED",     "ESCALATION_REASON_ALARM",
-        "ESCALATION_REASON_DEADLINE_MISSED", "ESCALATION_REASON_NOT_ACKNOWLEDGED",
-        "ESCALATION_REASON_MAJOR_INCIDENT",  "ESCALATION_REASON_SUSPECTED_CRIME",
-        "ESCALATION_REASON_MAJOR_HAZARD",    "ESCALATION_REASON_BEYOND_AUTHORITY",
-        "ESCALATION_REASON_DEVICE_OFFLINE",  "ESCALATION_REASON_POSSIBLE_CONCEALMENT",
-        "ESCALATION_REASON_INCIDENT",        "ESCALATION_REASON_UNRESOLVED"};
-    return v >= 0 && v < 12 ? names[v] : names[0];
-}
-
-static const char *severity_name(int v)
-{
-    static const char *const names[] = {"SEVERITY_UNSPECIFIED", "SEVERITY_I", "SEVERITY_II",
-                                        "SEVERITY_III", "SEVERITY_IV"};
-    return v >= 0 && v < 5 ? names[v] : names[0];
+    return enum_name(&anyuan__v1__escalation_reason__descriptor, v);
 }
 
 static cJSON *escalation_row(const struct ay_esc_plan *e, const char *actor)
 {
-    const char *dl_kinds[] = {"DEADLINE_KIND_UNSPECIFIED",          "DEADLINE_KIND_VERBAL_NOTICE",
-                              "DEADLINE_KIND_WRITTEN_REPORT",       "DEADLINE_KIND_FINAL_REPORT",
-                              "DEADLINE_KIND_HAZARD_RECTIFICATION", "DEADLINE_KIND_MONTHLY_REPORT",
-                              "DEADLINE_KIND_ACKNOWLEDGEMENT",      "DEADLINE_KIND_ALARM_NOTICE",
-                              "DEADLINE_KIND_FOLLOW_UP_REPORT"};
     cJSON *o = cJSON_CreateObject();
     char *chain = ay_escalate_chain_json(&e->state.chain);
-    bool ok = o != NULL && chain != NULL && ay_json_str(o, "id", e->id) &&
-              ay_json_str(o, "district_id", e->subject.district) &&
-              ay_json_str(o, "school_id", e->subject.school) &&
-              ay_json_str(o, "audience", ay_audience_enum_name(e->audience)) &&
-              ay_json_str(o, "subject_kind", subject_kind_name(e->subject.subject_kind)) &&
-              ay_json_str(o, "subject_id", e->subject.subject_id) &&
-              ay_json_str(o, "reason", reason_name(e->reason)) &&
-              ay_json_num(o, "level", e->state.level) &&
-              ay_json_time(o, "ack_due_at", ay_esc_ack_due_us(&e->state)) &&
-              ay_json_str(o, "severity", severity_name(e->subject.severity)) &&
-              ay_json_take(o, "chain", cJSON_Parse(chain)) &&
-              ay_json_time(o, "level_since", e->state.level_since_us) &&
-              ay_json_time(o, "last_notified_at", e->state.last_notified_us) &&
-              ay_json_time(o, "next_action_at", ay_esc_next_action_us(&e->state)) &&
-              ay_json_num(o, "reescalate_after_s", (double)e->state.reescalate_after_s) &&
-              ay_json_str(o, "summary_zh", e->summary_zh) &&
-              ay_json_str(o, "summary_en", e->summary_en) && ay_json_str(o, "created_by", actor);
+    bool ok =
+        o != NULL && chain != NULL && ay_json_str(o, "id", e->id) &&
+        ay_json_str(o, "district_id", e->subject.district) &&
+        ay_json_str(o, "school_id", e->subject.school) &&
+        ay_json_str(o, "audience", ay_audience_enum_name(e->audience)) &&
+        ay_json_str(o, "subject_kind",
+                    enum_name(&anyuan__v1__subject_kind__descriptor, e->subject.subject_kind)) &&
+        ay_json_str(o, "subject_id", e->subject.subject_id) &&
+        ay_json_str(o, "reason", reason_name(e->reason)) &&
+        ay_json_num(o, "level", e->state.level) &&
+        ay_json_time(o, "ack_due_at", ay_esc_ack_due_us(&e->state)) &&
+        ay_json_str(o, "severity",
+                    enum_name(&anyuan__v1__severity__descriptor, e->subject.severity)) &&
+        ay_json_take(o, "chain", cJSON_Parse(chain)) &&
+        ay_json_time(o, "level_since", e->state.level_since_us) &&
+        ay_json_time(o, "last_notified_at", e->state.last_notified_us) &&
+        ay_json_time(o, "next_action_at", ay_esc_next_action_us(&e->state)) &&
+        ay_json_num(o, "reescalate_after_s", (double)e->state.reescalate_after_s) &&
+        ay_json_str(o, "summary_zh", e->summary_zh) &&
+        ay_json_str(o, "summary_en", e->summary_en) && ay_json_str(o, "created_by", actor);
     if (ok && e->missed.have && e->missed.kind >= 0 && e->missed.kind < 9)
-        ok = ay_json_str(o, "deadline_kind", dl_kinds[e->missed.kind]) &&
+        ok = ay_json_str(o, "deadline_kind",
+                         enum_name(&anyuan__v1__deadline_kind__descriptor, e->missed.kind)) &&
              ay_json_str(o, "deadline_subject", e->missed.subject_id) &&
              ay_json_num(o, "deadline_seq", e->missed.seq);
     free(chain);
@@ -298,14 +376,14 @@ static cJSON *escalation_row(const struct ay_esc_plan *e, const char *actor)
 static bool note_row(cJSON *rows, const struct ay_esc_note_row *r)
 {
     cJSON *o = cJSON_CreateObject();
-    bool ok =
-        o != NULL && ay_json_str(o, "id", r->id) &&
-        ay_json_str(o, "escalation_id", r->escalation_id) &&
-        ay_json_str(o, "district_id", r->district) &&
-        ay_json_str(o, "audience", ay_audience_enum_name(r->audience)) &&
-        ay_json_num(o, "level", r->level) && ay_json_str(o, "target", r->target) &&
-        ay_json_str(o, "kind", notify_kind_names[r->kind >= 0 && r->kind < 5 ? r->kind : 0]) &&
-        (r->ack_due_us <= 0 || ay_json_time(o, "ack_due_at", r->ack_due_us));
+    bool ok = o != NULL && ay_json_str(o, "id", r->id) &&
+              ay_json_str(o, "escalation_id", r->escalation_id) &&
+              ay_json_str(o, "district_id", r->district) &&
+              ay_json_str(o, "audience", ay_audience_enum_name(r->audience)) &&
+              ay_json_num(o, "level", r->level) && ay_json_str(o, "target", r->target) &&
+              ay_json_str(o, "kind",
+                          enum_name(&anyuan__v1__notification_kind__descriptor, (int)r->kind)) &&
+              (r->ack_due_us <= 0 || ay_json_time(o, "ack_due_at", r->ack_due_us));
     return ay_json_push(rows, o) && ok;
 }
 

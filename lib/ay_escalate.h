@@ -72,6 +72,12 @@ struct ay_esc_plan {
     char summary_en[AY_SUMMARY_MAX];
 };
 
+/* ay_escalate_plan flags. AY_ESCALATE_SILENT_START: the first step was told
+ * by other means (the police alarm feed carries every alarm at once): no
+ * first notification, but its acknowledgement clock runs, and the chain
+ * climbs from there. */
+#define AY_ESCALATE_SILENT_START 1u
+
 /*
  * The escalations route asks for (one per audience it names, 0..3), with
  * reason, started at now_us. utc_offset_s is the district's offset at the
@@ -80,7 +86,7 @@ struct ay_esc_plan {
  */
 int ay_escalate_plan(const struct ay_district_policy *p, enum ay_route_kind route, int reason,
                      const struct ay_esc_subject *s, const struct ay_esc_missed *m,
-                     int32_t utc_offset_s, int64_t now_us,
+                     int32_t utc_offset_s, int64_t now_us, unsigned flags,
                      struct ay_esc_plan out[AY_AUDIENCE_COUNT]);
 
 /* An audit row to write with ay_escalate_store_audit. */
@@ -147,5 +153,17 @@ enum ay_err ay_escalate_chain_parse(const char *json, struct ay_chain *out, char
 /* "what" words of an incident from its category and severity value names. */
 void ay_escalate_incident_words(const char *category, const char *severity,
                                 struct ay_esc_subject *s);
+
+/* The "what" words of a subject: an incident (category and severity value
+ * names), an alarm (its AlarmKind value name), a device (its id and where
+ * it is), a hazard, a monthly report. Unused arguments may be "". */
+void ay_escalate_words(int subject_kind, const char *category, const char *severity,
+                       const char *alarm_kind, const char *device, const char *location,
+                       struct ay_esc_subject *s);
+
+/* The summary of a RESOLVED notification: what an escalation of reason
+ * (EscalationReason) about s told is over (a device back online). */
+void ay_escalate_resolved_summary(int reason, const struct ay_esc_subject *s,
+                                  char zh[AY_SUMMARY_MAX], char en[AY_SUMMARY_MAX]);
 
 #endif

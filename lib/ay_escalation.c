@@ -57,6 +57,19 @@ static int64_t reminder_due_us(const struct ay_esc *e)
     return e->last_notified_us + step_of(e)->reminder_s * US_PER_S;
 }
 
+/* When a notification due at first (then every every_us) and sent now
+ * counts as sent: a little late (less than half an interval: the watchdog
+ * was busy), at its scheduled time, so the next one keeps the schedule
+ * (no drift); much later (the watchdog was down), now, so the next one is a
+ * whole interval away (no burst of the times missed meanwhile). */
+static int64_t on_schedule(int64_t first, int64_t every_us, int64_t now)
+{
+    if (every_us <= 0 || now <= first)
+        return first < now ? first : now;
+    int64_t slot = first + (now - first) / every_us * every_us;
+    return now - slot < every_us / 2 ? slot : now;
+}
+
 int64_t ay_esc_next_action_us(const struct ay_esc *e)
 {
     if (e->chain.nsteps == 0)
@@ -121,7 +134,7 @@ void ay_esc_on_timer(struct ay_esc *e, int64_t now_us, struct ay_esc_notice *out
         if (!at_last_step(e))
             e->level++;
         e->level_since_us = due;
-        e->last_notified_us = now_us;
+        e->last_notified_us = on_schedule(due, step_of(e)->reminder_s * US_PER_S, now_us);
         notice(e, AY_NOTIFY_REESCALATION, out);
         *n = 1;
         return;
@@ -136,13 +149,15 @@ void ay_esc_on_timer(struct ay_esc *e, int64_t now_us, struct ay_esc_notice *out
         climbed = true;
     }
     if (climbed) {
-        e->last_notified_us = now_us;
+        e->last_notified_us =
+            on_schedule(e->level_since_us, step_of(e)->reminder_s * US_PER_S, now_us);
         notice(e, AY_NOTIFY_CLIMB, out);
         *n = 1;
         return;
     }
     if (now_us >= reminder_due_us(e)) {
-        e->last_notified_us = now_us;
+        e->last_notified_us =
+            on_schedule(reminder_due_us(e), step_of(e)->reminder_s * US_PER_S, now_us);
         notice(e, AY_NOTIFY_REMINDER, out);
         *n = 1;
     }

@@ -142,12 +142,16 @@ static const struct label labels[] = {
     {"ESCALATION_REASON_POSSIBLE_CONCEALMENT", "疑似瞒报（报警后未报告）", "Possible concealment"},
     {"ESCALATION_REASON_INCIDENT", "事件报告", "Incident reported"},
     {"ESCALATION_REASON_UNRESOLVED", "已签收未处置", "Acknowledged, unresolved"},
+    {"ESCALATION_REASON_LOW_BATTERY", "报警设备电量低", "Device battery low"},
+    {"ESCALATION_REASON_TAMPER", "报警设备被拆动", "Device tampered with"},
+    {"ESCALATION_REASON_DEVICE_FAULT", "报警设备故障", "Device fault"},
     /* NotificationKind */
     {"NOTIFICATION_KIND_UNSPECIFIED", "未指定", "Unspecified"},
     {"NOTIFICATION_KIND_FIRST", "首次通知", "First notice"},
     {"NOTIFICATION_KIND_REMINDER", "提醒", "Reminder"},
     {"NOTIFICATION_KIND_CLIMB", "升级", "Escalated to the next level"},
     {"NOTIFICATION_KIND_REESCALATION", "再升级", "Re-escalated (unresolved)"},
+    {"NOTIFICATION_KIND_RESOLVED", "已恢复", "Resolved (it is over)"},
     /* Audience */
     {"AUDIENCE_UNSPECIFIED", "未指定", "Unspecified"},
     {"AUDIENCE_POLICE", "公安（110/派出所）", "Police"},
@@ -160,6 +164,10 @@ static const struct label labels[] = {
     {"ACK_KIND_ON_SCENE", "已到场", "On scene"},
     {"ACK_KIND_RESOLVED", "已处置", "Resolved"},
     {"ACK_KIND_FALSE_ALARM", "误报", "False alarm"},
+    /* PoliceAlarmEvent (police.proto) */
+    {"POLICE_ALARM_EVENT_UNSPECIFIED", "未指定", "Unspecified"},
+    {"POLICE_ALARM_EVENT_ALARM", "报警", "Alarm"},
+    {"POLICE_ALARM_EVENT_CANCEL", "撤警", "Alarm cancelled"},
 };
 
 const char *ay_label_of(const char *value_name, enum ay_lang lang)

@@ -14,6 +14,7 @@
 #include "anyuan/v1/incident.pb-c.h"
 #include "anyuan/v1/monthly.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
+#include "anyuan/v1/police.pb-c.h"
 
 static const struct ay_msgtype msgtypes[] = {
     /* Sent by devices without a person: accepted whatever the device's clock says. */
@@ -29,6 +30,8 @@ static const struct ay_msgtype msgtypes[] = {
     {"receipt", NULL, AY_DIR_OUTBOUND, &anyuan__v1__receipt__descriptor, false},
     {"escalation", NULL, AY_DIR_OUTBOUND, &anyuan__v1__escalation__descriptor, false},
     {"ack", NULL, AY_DIR_ACK, &anyuan__v1__ack__descriptor, false},
+    /* The police alarm feed carries the device's own times, whatever its clock said. */
+    {"police-alarm", NULL, AY_DIR_OUTBOUND, &anyuan__v1__police_alarm__descriptor, true},
 };
 
 #define MSGTYPE_COUNT (sizeof(msgtypes) / sizeof(msgtypes[0]))

@@ -23,8 +23,8 @@ static const char *const audience_words[AY_AUDIENCE_COUNT] = {"police", "bureau"
 static const char *const audience_enums[AY_AUDIENCE_COUNT] = {"AUDIENCE_POLICE", "AUDIENCE_BUREAU",
                                                               "AUDIENCE_GOVERNMENT"};
 static const char *const route_keys[AY_ROUTE_COUNT] = {
-    "SEVERITY_I",      "SEVERITY_II",     "SEVERITY_III",        "SEVERITY_IV",
-    "suspected_crime", "deadline_missed", "possible_concealment"};
+    "SEVERITY_I",      "SEVERITY_II",          "SEVERITY_III", "SEVERITY_IV", "suspected_crime",
+    "deadline_missed", "possible_concealment", "alarm",        "device"};
 
 const char *ay_audience_word(enum ay_audience a)
 {
@@ -158,6 +158,9 @@ void ay_policy_defaults(struct ay_district_policy *p)
     p->false_alarm_window_s = 30 * 60;
     p->monthly_report_day = 5; /* rule 4: before the 5th of the next month */
     p->unresolved_reescalation_s = 4 * 3600;
+    /* domain.md rule 1, 联得通: two missed heartbeats flag a button. */
+    p->device_gap_factor = 2;
+    p->low_battery_percent = 20;
     /* IV-III to the district bureau; I-II also to the city bureau (bureau
      * step 3, told at once) and the local government; suspected crime to
      * the police at once (强制报告). */
@@ -170,6 +173,8 @@ void ay_policy_defaults(struct ay_district_policy *p)
     p->routes[AY_ROUTE_SUSPECTED_CRIME].start_step[AY_AUDIENCE_POLICE] = 1;
     p->routes[AY_ROUTE_DEADLINE_MISSED].start_step[AY_AUDIENCE_BUREAU] = 1;
     p->routes[AY_ROUTE_POSSIBLE_CONCEALMENT].start_step[AY_AUDIENCE_BUREAU] = 1;
+    p->routes[AY_ROUTE_ALARM].start_step[AY_AUDIENCE_POLICE] = 1;
+    p->routes[AY_ROUTE_DEVICE].start_step[AY_AUDIENCE_BUREAU] = 1;
     struct ay_chain *c = &p->chains[AY_AUDIENCE_POLICE];
     step(c, "police_liaison", "派出所联络民警", "police liaison", 5 * 60, 2 * 60);
     step(c, "duty_commander_110", "110指挥中心值班长", "110 duty commander", 10 * 60, 3 * 60);
@@ -369,7 +374,7 @@ static enum ay_err parse_routing(const cJSON *o, struct ay_district_policy *p, c
         if (which < 0)
             return bad(err, path,
                        "unknown key (SEVERITY_I..SEVERITY_IV, suspected_crime, "
-                       "deadline_missed, possible_concealment)");
+                       "deadline_missed, possible_concealment, alarm, device)");
         enum ay_err rc = parse_route(k, path, &p->routes[which], err);
         if (rc != AY_OK)
             return rc;
@@ -378,7 +383,7 @@ static enum ay_err parse_routing(const cJSON *o, struct ay_district_policy *p, c
 }
 
 /* The scalar keys: name, where it goes, and how it is read. */
-enum kind { K_DURATION, K_DAYS, K_MONTH_DAY, K_TZ };
+enum kind { K_DURATION, K_DAYS, K_MONTH_DAY, K_TZ, K_FACTOR, K_PERCENT };
 static const struct {
     const char *key;
     enum kind kind;
@@ -394,6 +399,8 @@ static const struct {
     {"monthly_report_day", K_MONTH_DAY, offsetof(struct ay_district_policy, monthly_report_day)},
     {"unresolved_reescalation", K_DURATION,
      offsetof(struct ay_district_policy, unresolved_reescalation_s)},
+    {"device_gap_factor", K_FACTOR, offsetof(struct ay_district_policy, device_gap_factor)},
+    {"low_battery_percent", K_PERCENT, offsetof(struct ay_district_policy, low_battery_percent)},
 };
 
 static enum ay_err parse_scalar(const cJSON *k, int i, struct ay_district_policy *p,
@@ -407,6 +414,10 @@ static enum ay_err parse_scalar(const cJSON *k, int i, struct ay_district_policy
         return get_int(k, k->string, 1, 366, (int *)(void *)field, err);
     case K_MONTH_DAY:
         return get_int(k, k->string, 1, 28, (int *)(void *)field, err);
+    case K_FACTOR:
+        return get_int(k, k->string, 1, 10, (int *)(void *)field, err);
+    case K_PERCENT:
+        return get_int(k, k->string, 0, 100, (int *)(void *)field, err);
     case K_TZ:
         if (!cJSON_IsString(k) || !tz_name_ok(k->valuestring))
             return bad(err, k->string, "expected a time zone name like \"Asia/Shanghai\"");
@@ -530,7 +541,9 @@ char *ay_policy_to_json(const struct ay_district_policy *p, bool pretty)
               put_duration(o, "alarm_notice", p->alarm_notice_s) &&
               put_duration(o, "false_alarm_window", p->false_alarm_window_s) &&
               ay_json_num(o, "monthly_report_day", p->monthly_report_day) &&
-              put_duration(o, "unresolved_reescalation", p->unresolved_reescalation_s);
+              put_duration(o, "unresolved_reescalation", p->unresolved_reescalation_s) &&
+              ay_json_num(o, "device_gap_factor", p->device_gap_factor) &&
+              ay_json_num(o, "low_battery_percent", p->low_battery_percent);
     for (int r = 0; ok && r < AY_ROUTE_COUNT; r++)
         ok = ay_json_take(routing, route_keys[r], route_json(&p->routes[r]));
     for (int a = 0; ok && a < AY_AUDIENCE_COUNT; a++)

@@ -19,15 +19,22 @@
  *    "false_alarm_window": "30m",         a false-alarm cancel within it ends that
  *    "monthly_report_day": 5,             due at 00:00 local on this day (1..28)
  *    "unresolved_reescalation": "4h",     acknowledged but unresolved -> re-escalate
+ *    "device_gap_factor": 2,              a device silent this many heartbeat
+ *                                         intervals is flagged offline
+ *    "low_battery_percent": 20,           below it a button's battery is low
  *    "routing": {"SEVERITY_I": ["bureau@3", "government"], ...,
  *                "SEVERITY_IV": ["bureau"], "suspected_crime": ["police"],
- *                "deadline_missed": ["bureau"], "possible_concealment": ["bureau"]},
+ *                "deadline_missed": ["bureau"], "possible_concealment": ["bureau"],
+ *                "alarm": ["police"], "device": ["bureau"]},
  *    "chains": {"bureau": [{"target": "duty_officer", "name_zh": "值班员",
  *                           "name_en": "duty officer", "ack_timeout": "15m",
  *                           "reminder": "5m"}, ...],
  *               "police": [...], "government": [...]}}
  * A route "bureau@3" starts that audience's chain at step 3 (the city
- * bureau for severity I-II: told at once).
+ * bureau for severity I-II: told at once). The "alarm" route is the chain
+ * an unacknowledged alarm climbs (the police feed told the first step); the
+ * "device" route is who hears of a device offline, low on battery,
+ * tampered with or faulty.
  *
  * Owns: nothing beyond the caller's struct. Threads: pure; thread-safe.
  */
@@ -87,6 +94,8 @@ enum ay_route_kind {
     AY_ROUTE_SUSPECTED_CRIME,
     AY_ROUTE_DEADLINE_MISSED,
     AY_ROUTE_POSSIBLE_CONCEALMENT,
+    AY_ROUTE_ALARM,
+    AY_ROUTE_DEVICE,
     AY_ROUTE_COUNT,
 };
 
@@ -100,6 +109,8 @@ struct ay_district_policy {
     int64_t false_alarm_window_s;
     int monthly_report_day;
     int64_t unresolved_reescalation_s;
+    int device_gap_factor;
+    int low_battery_percent;
     struct ay_route routes[AY_ROUTE_COUNT];
     struct ay_chain chains[AY_AUDIENCE_COUNT];
 };

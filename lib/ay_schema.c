@@ -23,6 +23,7 @@
 #include "anyuan/v1/hazard.pb-c.h"
 #include "anyuan/v1/incident.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
+#include "anyuan/v1/police.pb-c.h"
 #include "ay_codec.h"
 #include "ay_msgtype.h"
 #include "ay_text.h"
@@ -153,6 +154,23 @@ static const struct rule rules[] = {
     REQ("ack", "kind"),
     REQ("ack", "at"),
     REQ("ack", "by.name"),
+
+    /* domain.md rule 1: what a dispatcher needs to act on; times are the device's. */
+    REQ("police-alarm", "event"),
+    REQ("police-alarm", "alarm_id"),
+    REQ("police-alarm", "school_id"),
+    REQ("police-alarm", "device_id"),
+    REQ("police-alarm", "received_at"),
+    REQ_IF("police-alarm", "kind", "event",
+           ANYUAN__V1__POLICE_ALARM_EVENT__POLICE_ALARM_EVENT_ALARM),
+    REQ_IF("police-alarm", "triggered_at", "event",
+           ANYUAN__V1__POLICE_ALARM_EVENT__POLICE_ALARM_EVENT_ALARM),
+    REQ_IF("police-alarm", "cancel_id", "event",
+           ANYUAN__V1__POLICE_ALARM_EVENT__POLICE_ALARM_EVENT_CANCEL),
+    REQ_IF("police-alarm", "cancel_reason", "event",
+           ANYUAN__V1__POLICE_ALARM_EVENT__POLICE_ALARM_EVENT_CANCEL),
+    REQ_IF("police-alarm", "cancelled_at", "event",
+           ANYUAN__V1__POLICE_ALARM_EVENT__POLICE_ALARM_EVENT_CANCEL),
 };
 
 enum field_class {
@@ -190,6 +208,17 @@ static const struct name_class name_classes[] = {
     {"target", FC_SHORT},
     {"target_name", FC_SHORT},
     {"school_name", FC_SHORT},
+    {"cancel_id", FC_UUID},
+    {"school_name_en", FC_SHORT},
+    {"school_phone", FC_SHORT},
+    {"place_name", FC_SHORT},
+    {"reported_location", FC_SHORT},
+    {"source_label", FC_SHORT},
+    {"source_label_en", FC_SHORT},
+    {"kind_label", FC_SHORT},
+    {"kind_label_en", FC_SHORT},
+    {"cancel_reason_label", FC_SHORT},
+    {"cancel_reason_label_en", FC_SHORT},
     {"phone", FC_PHONE},
     {"dead", FC_COUNT},
     {"injured", FC_COUNT},

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "anyuan/v1/common.pb-c.h"
+#include "anyuan/v1/device.pb-c.h"
 #include "anyuan/v1/hazard.pb-c.h"
 #include "anyuan/v1/incident.pb-c.h"
 #include "anyuan/v1/monthly.pb-c.h"
@@ -51,6 +52,7 @@ void recorder_item_free(struct recorder_item *it)
     if (it->msg)
         protobuf_c_message_free_unpacked(it->msg, NULL);
     free(it->plans);
+    free(it->ended_words);
     free(it->topic);
     free(it->payload);
     free(it);
@@ -224,8 +226,16 @@ static int cmp_school(const void *a, const void *b)
     return strcmp(((const struct recorder_school *)a)->id, ((const struct recorder_school *)b)->id);
 }
 
+static int cmp_dev_state(const void *a, const void *b)
+{
+    return strcmp(((const struct recorder_dev_state *)a)->device,
+                  ((const struct recorder_dev_state *)b)->device);
+}
+
 void recorder_facts_sort(struct recorder_facts *f)
 {
+    if (f->ndev_states > 1)
+        qsort(f->dev_states, f->ndev_states, sizeof(*f->dev_states), cmp_dev_state);
     if (f->nschools > 1)
         qsort(f->schools, f->nschools, sizeof(*f->schools), cmp_school);
     if (f->nknown > 1)
@@ -249,6 +259,7 @@ void recorder_facts_cleanup(struct recorder_facts *f)
     free(f->hazards);
     free(f->deadlines);
     free(f->schools);
+    free(f->dev_states);
     memset(f, 0, sizeof(*f));
 }
 
@@ -295,6 +306,16 @@ static const struct recorder_district *district_of(const struct recorder_facts *
         return d;
     pthread_once(&fallback_once, make_fallback);
     return &fallback_district;
+}
+
+static const struct recorder_dev_state *find_dev_state(const struct recorder_facts *f,
+                                                       const char *device)
+{
+    struct recorder_dev_state key;
+    if (f == NULL || f->ndev_states == 0)
+        return NULL;
+    snprintf(key.device, sizeof(key.device), "%s", device);
+    return bsearch(&key, f->dev_states, f->ndev_states, sizeof(key), cmp_dev_state);
 }
 
 static const struct recorder_school *find_school(const struct recorder_facts *f, const char *id)
@@ -361,6 +382,29 @@ static void id_table_add(struct id_table *t, struct recorder_item *it)
         i = (i + 1) & (t->cap - 1);
     t->slot[i] = it;
 }
+
+/* The same table keyed by device: the last status message of each device
+ * in the batch, whose supervision state the next one starts from. */
+static struct recorder_item *dev_table_find(const struct id_table *t, const char *device)
+{
+    for (size_t i = id_hash(device) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        if (t->slot[i] == NULL)
+            return NULL;
+        if (strcmp(t->slot[i]->where.device, device) == 0)
+            return t->slot[i];
+    }
+}
+
+static void dev_table_put(struct id_table *t, struct recorder_item *it)
+{
+    size_t i = id_hash(it->where.device) & (t->cap - 1);
+    while (t->slot[i] != NULL && strcmp(t->slot[i]->where.device, it->where.device) != 0)
+        i = (i + 1) & (t->cap - 1);
+    t->slot[i] = it;
+}
+
+static void plan_status(struct recorder_item *it, const struct recorder_district *d,
+                        const struct recorder_facts *f, const struct recorder_dev_state *prev);
 
 /* ---- the decision ---------------------------------------------------------- */
 
@@ -454,7 +498,8 @@ static void add_running(struct recorder_item *it, const struct recorder_facts *f
 void recorder_decide(struct recorder_item **items, size_t n, const struct recorder_facts *f)
 {
     struct id_table batch = {NULL, 0};
-    bool have_table = id_table_init(&batch, n);
+    struct id_table devices = {NULL, 0};
+    bool have_table = id_table_init(&batch, n) && id_table_init(&devices, n);
 
     for (size_t i = 0; i < n; i++) {
         struct recorder_item *it = items[i];
@@ -464,6 +509,10 @@ void recorder_decide(struct recorder_item **items, size_t n, const struct record
         it->record_id = 0;
         it->stored_us = 0;
         it->nplans = 0;
+        it->supervised = false;
+        it->drill = false;
+        it->silent_after_us = 0;
+        it->ended_episode[0] = '\0';
         if (it->outcome != RECORDER_PENDING)
             continue;
         const struct recorder_known_msg *k = find_known(f, it->msg_id);
@@ -483,11 +532,22 @@ void recorder_decide(struct recorder_item **items, size_t n, const struct record
             check_ref(it, f, &batch);
         if (it->outcome != RECORDER_PENDING)
             continue;
-        recorder_plan_deadlines(it, district_of(f, it->where.district), f);
+        const struct recorder_district *dist = district_of(f, it->where.district);
+        recorder_plan_deadlines(it, dist, f);
         if (have_table)
             id_table_add(&batch, it);
+        if (it->msg->descriptor == &anyuan__v1__device_status__descriptor) {
+            /* Supervision runs on from this batch's previous status of the
+             * device, else from what the database had. */
+            const struct recorder_item *last =
+                have_table ? dev_table_find(&devices, it->where.device) : NULL;
+            plan_status(it, dist, f, last ? &last->sup : find_dev_state(f, it->where.device));
+            if (have_table)
+                dev_table_put(&devices, it);
+        }
     }
     free(batch.slot);
+    free(devices.slot);
 }
 
 /* ---- deadlines and escalations ---------------------------------------------- */
@@ -542,7 +602,7 @@ static int64_t open_due(const struct recorder_facts *f, int kind, const char *su
 /* Adds the escalations route asks for to it->plans. */
 static void escalate(struct recorder_item *it, const struct recorder_district *d,
                      const struct recorder_facts *f, enum ay_route_kind route, int reason,
-                     const struct ay_esc_subject *s, const struct ay_esc_missed *m)
+                     const struct ay_esc_subject *s, const struct ay_esc_missed *m, unsigned flags)
 {
     if (it->plans == NULL && (it->plans = calloc(RECORDER_PLANS_MAX, sizeof(*it->plans))) == NULL)
         return; /* no memory: the watchdog still fires what is missed */
@@ -550,7 +610,7 @@ static void escalate(struct recorder_item *it, const struct recorder_district *d
         return;
     int32_t offset = d->tz && m ? ay_tz_offset_s(d->tz, m->due_us) : 8 * 3600;
     (void)f;
-    it->nplans += ay_escalate_plan(&d->policy, route, reason, s, m, offset, it->received_us,
+    it->nplans += ay_escalate_plan(&d->policy, route, reason, s, m, offset, it->received_us, flags,
                                    it->plans + it->nplans);
 }
 
@@ -586,7 +646,7 @@ static void escalate_late(struct recorder_item *it, const struct recorder_distri
     struct ay_esc_missed m = {.have = true, .kind = dl->kind, .seq = dl->seq, .due_us = dl->due_us};
     snprintf(m.subject_id, sizeof(m.subject_id), "%s", dl->subject_id);
     escalate(it, d, f, AY_ROUTE_DEADLINE_MISSED,
-             ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEADLINE_MISSED, s, &m);
+             ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEADLINE_MISSED, s, &m, 0);
 }
 
 static void plan_notice(struct recorder_item *it, const struct recorder_district *d,
@@ -621,10 +681,10 @@ static void plan_notice(struct recorder_item *it, const struct recorder_district
     escalate(it, d, f, ay_route_for_severity(n->severity),
              major ? ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_MAJOR_INCIDENT
                    : ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_INCIDENT,
-             &s, NULL);
+             &s, NULL, 0);
     if (n->suspected_crime)
         escalate(it, d, f, AY_ROUTE_SUSPECTED_CRIME,
-                 ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_SUSPECTED_CRIME, &s, NULL);
+                 ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_SUSPECTED_CRIME, &s, NULL, 0);
     if (verbal && verbal->late_us > 0)
         escalate_late(it, d, f, verbal, &s);
 }
@@ -716,15 +776,124 @@ static void plan_hazard_update(struct recorder_item *it, const struct recorder_f
 }
 
 /* An alarm (not a drill) expects an incident notice that refers to it; a
- * false alarm cancelled within the policy's window ends that expectation. */
-static void plan_alarm(struct recorder_item *it, const struct recorder_district *d)
+ * false alarm cancelled within the policy's window ends that expectation.
+ * It also starts the police's escalation: the police feed told the first
+ * step at once (SILENT_START); without an acknowledgement the chain climbs
+ * (domain.md rule 1: 出警快). A drill (isTest, or within a test window of
+ * its button) starts nothing. */
+static void plan_alarm(struct recorder_item *it, const struct recorder_district *d,
+                       const struct recorder_facts *f)
 {
     const Anyuan__V1__Alarm *a = (const Anyuan__V1__Alarm *)it->msg;
-    if (a->is_test)
+    const struct recorder_device *dev = find_device(f, it->where.device);
+    const ProtobufCEnumValue *kind =
+        protobuf_c_enum_descriptor_get_value(&anyuan__v1__alarm_kind__descriptor, a->kind);
+    const struct recorder_school *sch = find_school(f, it->where.school);
+    struct ay_esc_subject s;
+
+    it->drill = a->is_test || (dev != NULL && dev->in_test_window);
+    if (it->drill)
         return;
     add_dl(it, RECORDER_DL_START, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_ALARM_NOTICE,
            ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_ALARM, it->msg_id,
            it->received_us + d->policy.alarm_notice_s * US_PER_S);
+    memset(&s, 0, sizeof(s));
+    s.subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_ALARM;
+    snprintf(s.subject_id, sizeof(s.subject_id), "%s", it->msg_id);
+    snprintf(s.district, sizeof(s.district), "%s", it->where.district);
+    snprintf(s.school, sizeof(s.school), "%s", it->where.school);
+    if (sch) {
+        snprintf(s.school_zh, sizeof(s.school_zh), "%s", sch->name_zh);
+        snprintf(s.school_en, sizeof(s.school_en), "%s", sch->name_en);
+    }
+    ay_escalate_words(s.subject_kind, "", "", kind ? kind->name : "", it->where.device,
+                      dev ? dev->location : "", &s);
+    escalate(it, d, f, AY_ROUTE_ALARM, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_ALARM, &s,
+             NULL, AY_ESCALATE_SILENT_START);
+}
+
+/* A status message moves the device's supervision on (rule 1, 联得通):
+ * alive, its silence timer restarts (the policy's gap factor times its
+ * heartbeat interval); gone (its last will, or it says so), it is flagged
+ * offline at once; back after an absence, that absence ends (and is told).
+ * A battery that just fell below the policy's threshold, an enclosure just
+ * opened and a fault just reported are escalated with their own reasons. */
+static void device_subject(struct recorder_item *it, const struct recorder_facts *f,
+                           const char *episode, struct ay_esc_subject *s)
+{
+    const struct recorder_device *dev = find_device(f, it->where.device);
+    const struct recorder_school *sch = find_school(f, it->where.school);
+
+    memset(s, 0, sizeof(*s));
+    s->subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_DEVICE;
+    snprintf(s->subject_id, sizeof(s->subject_id), "%s", episode);
+    snprintf(s->district, sizeof(s->district), "%s", it->where.district);
+    snprintf(s->school, sizeof(s->school), "%s", it->where.school);
+    if (sch) {
+        snprintf(s->school_zh, sizeof(s->school_zh), "%s", sch->name_zh);
+        snprintf(s->school_en, sizeof(s->school_en), "%s", sch->name_en);
+    }
+    ay_escalate_words(s->subject_kind, "", "", "", it->where.device, dev ? dev->location : "", s);
+}
+
+static void plan_status(struct recorder_item *it, const struct recorder_district *d,
+                        const struct recorder_facts *f, const struct recorder_dev_state *prev)
+{
+    const Anyuan__V1__DeviceStatus *m = (const Anyuan__V1__DeviceStatus *)it->msg;
+    const struct recorder_device *dev = find_device(f, it->where.device);
+    struct recorder_dev_state was;
+    struct ay_esc_subject s;
+    int interval = m->heartbeat_interval_s > 0   ? (int)m->heartbeat_interval_s
+                   : dev && dev->heartbeat_s > 0 ? dev->heartbeat_s
+                                                 : 60;
+
+    memset(&was, 0, sizeof(was));
+    if (prev)
+        was = *prev;
+    it->supervised = true;
+    it->sup = was;
+    snprintf(it->sup.device, sizeof(it->sup.device), "%s", it->where.device);
+    if (m->state == ANYUAN__V1__DEVICE_STATE__DEVICE_STATE_OFFLINE) {
+        if (!was.offline) {
+            it->sup.offline = true;
+            snprintf(it->sup.episode, sizeof(it->sup.episode), "%s", it->msg_id);
+            device_subject(it, f, it->msg_id, &s);
+            escalate(it, d, f, AY_ROUTE_DEVICE,
+                     ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE, &s, NULL, 0);
+        }
+    } else {
+        if (was.offline && was.episode[0] &&
+            (it->ended_words != NULL ||
+             (it->ended_words = calloc(2, sizeof(*it->ended_words))) != NULL)) {
+            snprintf(it->ended_episode, sizeof(it->ended_episode), "%s", was.episode);
+            device_subject(it, f, was.episode, &s);
+            ay_escalate_resolved_summary(
+                ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE, &s,
+                it->ended_words[0], it->ended_words[1]);
+        }
+        it->sup.offline = false;
+        it->sup.episode[0] = '\0';
+        it->silent_after_us =
+            it->received_us + (int64_t)interval * d->policy.device_gap_factor * US_PER_S;
+    }
+    static const struct {
+        int reason;
+    } problems[3] = {{ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_LOW_BATTERY},
+                     {ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_TAMPER},
+                     {ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_FAULT}};
+    bool now[3] = {m->battery_case == ANYUAN__V1__DEVICE_STATUS__BATTERY_BATTERY_PERCENT &&
+                       (int)m->battery_percent < d->policy.low_battery_percent,
+                   m->tamper != 0, m->fault != 0};
+    bool before[3] = {was.low_battery, was.tamper, was.fault};
+    it->sup.low_battery = now[0];
+    it->sup.tamper = now[1];
+    it->sup.fault = now[2];
+    for (int i = 0; i < 3; i++) {
+        if (!now[i] || before[i])
+            continue;
+        device_subject(it, f, it->msg_id, &s);
+        escalate(it, d, f, AY_ROUTE_DEVICE, problems[i].reason, &s, NULL, 0);
+    }
 }
 
 static void plan_alarm_cancel(struct recorder_item *it, const struct recorder_district *d,
@@ -755,7 +924,7 @@ void recorder_plan_deadlines(struct recorder_item *it, const struct recorder_dis
     } else if (desc == &anyuan__v1__incident_report__descriptor) {
         plan_report(it, d, f);
     } else if (desc == &anyuan__v1__alarm__descriptor) {
-        plan_alarm(it, d);
+        plan_alarm(it, d, f);
     } else if (desc == &anyuan__v1__alarm_cancel__descriptor) {
         plan_alarm_cancel(it, d, f);
     } else if (desc == &anyuan__v1__hazard_report__descriptor) {

@@ -65,6 +65,14 @@ struct recorder_deadline {
  * a suspected crime, a late deadline. */
 #define RECORDER_PLANS_MAX (3 * AY_AUDIENCE_COUNT)
 
+/* A device's supervision state (device_status), before or after a message. */
+struct recorder_dev_state {
+    char device[AY_ID_MAX];
+    bool offline;                 /* flagged: silent, or gone by its last will */
+    char episode[AY_UUID_STRLEN]; /* the open absence's id ("" if none) */
+    bool tamper, fault, low_battery;
+};
+
 struct recorder_item {
     /* As received (owned). */
     char *topic;
@@ -94,6 +102,14 @@ struct recorder_item {
     /* Escalations it causes (allocated by recorder_decide when needed). */
     struct ay_esc_plan *plans;
     int nplans;
+    /* A status message: the device's supervision state after it. */
+    bool supervised;
+    struct recorder_dev_state sup;
+    int64_t silent_after_us;             /* 0 when offline */
+    char ended_episode[AY_UUID_STRLEN];  /* the absence its return ends, or "" */
+    char (*ended_words)[AY_SUMMARY_MAX]; /* its return in words: zh, en (allocated) */
+    /* An alarm: a drill (isTest, or a test window of its button). */
+    bool drill;
 };
 
 /* Copies topic and payload. NULL when out of memory. Free with recorder_item_free. */
@@ -131,6 +147,9 @@ struct recorder_device {
     char school[AY_ID_MAX];
     char district[AY_ID_MAX];
     bool enabled;
+    bool in_test_window; /* a drill window is open now: its alarms are tests */
+    int heartbeat_s;     /* the registered heartbeat interval */
+    char location[128];  /* where it is, in words */
 };
 
 struct recorder_district {
@@ -175,6 +194,8 @@ struct recorder_facts {
     size_t ndeadlines;
     struct recorder_school *schools;
     size_t nschools;
+    struct recorder_dev_state *dev_states; /* device_status of the batch's devices */
+    size_t ndev_states;
 };
 
 /* Sorts the arrays by their ids so that lookups are binary searches. */

@@ -21,6 +21,7 @@
 
 #include "anyuan/v1/alarm.pb-c.h"
 #include "anyuan/v1/common.pb-c.h"
+#include "anyuan/v1/device.pb-c.h"
 #include "anyuan/v1/incident.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_codec.h"
@@ -141,6 +142,13 @@ static const char *get_district(const struct recorder_item *it)
     return it->where.district;
 }
 
+static const char *get_status_device(const struct recorder_item *it)
+{
+    return it->msg && it->msg->descriptor == &anyuan__v1__device_status__descriptor
+               ? it->where.device
+               : NULL;
+}
+
 static const char *get_school(const struct recorder_item *it)
 {
     return it->where.school;
@@ -200,11 +208,15 @@ static enum ay_err load_devices(struct ay_pg *db, const char **ids, size_t n,
         rc = AY_ERR_NOMEM;
     for (int r = 0; rc == AY_OK && r < rows; r++) {
         struct recorder_device *d = &f->devices[f->ndevices++];
+        int64_t hb = 0;
         if (!cell(res, r, 0, d->id, sizeof(d->id)) ||
             !cell(res, r, 1, d->school, sizeof(d->school)) ||
-            !cell(res, r, 2, d->district, sizeof(d->district)))
+            !cell(res, r, 2, d->district, sizeof(d->district)) || !ay_pg_int64(res, r, 5, &hb))
             rc = bad_cell("load_devices", r, 0, err);
         d->enabled = strcmp(ay_pg_value(res, r, 3), "t") == 0;
+        d->in_test_window = strcmp(ay_pg_value(res, r, 4), "t") == 0;
+        d->heartbeat_s = (int)hb;
+        ay_text_sanitize(d->location, sizeof(d->location), ay_pg_value(res, r, 6));
     }
     ay_pg_result_free(res);
     return rc;
@@ -234,6 +246,31 @@ static enum ay_err load_districts(struct ay_pg *db, const char **ids, size_t n,
             ay_policy_defaults(&d->policy);
         }
         d->tz = zones ? ay_tzcache_get(zones, d->policy.timezone) : NULL;
+    }
+    ay_pg_result_free(res);
+    return rc;
+}
+
+static enum ay_err load_device_states(struct ay_pg *db, const char **ids, size_t n,
+                                      struct recorder_facts *f, char err[AY_ERRLEN])
+{
+    struct ay_pg_result *res = NULL;
+    enum ay_err rc = exec_ids(db, "load_device_status", ids, n, &res, err);
+    if (rc != AY_OK)
+        return rc;
+    int rows = ay_pg_nrows(res);
+    f->dev_states = calloc((size_t)rows + 1, sizeof(*f->dev_states));
+    if (f->dev_states == NULL)
+        rc = AY_ERR_NOMEM;
+    for (int r = 0; rc == AY_OK && r < rows; r++) {
+        struct recorder_dev_state *d = &f->dev_states[f->ndev_states++];
+        if (!cell(res, r, 0, d->device, sizeof(d->device)) ||
+            !cell(res, r, 2, d->episode, sizeof(d->episode)))
+            rc = bad_cell("load_device_status", r, 0, err);
+        d->offline = strcmp(ay_pg_value(res, r, 1), "t") == 0;
+        d->tamper = strcmp(ay_pg_value(res, r, 3), "t") == 0;
+        d->fault = strcmp(ay_pg_value(res, r, 4), "t") == 0;
+        d->low_battery = strcmp(ay_pg_value(res, r, 5), "t") == 0;
     }
     ay_pg_result_free(res);
     return rc;
@@ -329,6 +366,9 @@ static enum ay_err load_facts(struct ay_pg *db, struct recorder_item **items, si
         goto cleanup;
     k = collect(items, n, ids, get_device);
     if ((rc = load_devices(db, ids, k, f, err)) != AY_OK)
+        goto cleanup;
+    k = collect(items, n, ids, get_status_device);
+    if (k > 0 && (rc = load_device_states(db, ids, k, f, err)) != AY_OK)
         goto cleanup;
     k = collect(items, n, ids, get_district);
     if ((rc = load_districts(db, ids, k, f, zones, err)) != AY_OK)
@@ -475,6 +515,104 @@ static enum ay_err resolve_conflicts(struct ay_pg *db, struct recorder_item **it
 
 /* ---- domain tables and deadlines ------------------------------------------ */
 
+/* Orders status items by device, then by reception: the last of each
+ * device's run is the one whose supervision state stands. */
+static int cmp_status(const void *a, const void *b)
+{
+    const struct recorder_item *x = *(struct recorder_item *const *)a;
+    const struct recorder_item *y = *(struct recorder_item *const *)b;
+    int c = strcmp(x->where.device, y->where.device);
+    if (c != 0)
+        return c;
+    return x->received_us < y->received_us ? -1 : x->received_us > y->received_us;
+}
+
+/* One supervision row per device (its batch's last status message). */
+static cJSON *supervision_rows(struct recorder_item **items, size_t n)
+{
+    struct recorder_item **st = calloc(n + 1, sizeof(*st));
+    cJSON *rows = cJSON_CreateArray();
+    size_t k = 0;
+    bool ok = st != NULL && rows != NULL;
+
+    for (size_t i = 0; ok && i < n; i++)
+        if (items[i]->outcome == RECORDER_STORED && items[i]->supervised)
+            st[k++] = items[i];
+    if (ok && k > 1)
+        qsort(st, k, sizeof(*st), cmp_status);
+    for (size_t i = 0; ok && i < k; i++) {
+        if (i + 1 < k && strcmp(st[i]->where.device, st[i + 1]->where.device) == 0)
+            continue;
+        const struct recorder_item *it = st[i];
+        cJSON *o = cJSON_CreateObject();
+        ok = o != NULL && ay_json_str(o, "device_id", it->where.device) &&
+             (it->silent_after_us == 0 || ay_json_time(o, "silent_after", it->silent_after_us)) &&
+             ay_json_bool(o, "offline", it->sup.offline) &&
+             (it->sup.episode[0] == '\0' || ay_json_str(o, "episode_id", it->sup.episode)) &&
+             ay_json_bool(o, "low_battery", it->sup.low_battery);
+        ok = ay_json_push(rows, o) && ok;
+    }
+    free(st);
+    if (!ok) {
+        cJSON_Delete(rows);
+        return NULL;
+    }
+    return rows;
+}
+
+/* Absences that ended with this batch (a device back), with the words
+ * that tell of it. */
+static enum ay_err end_absences(struct ay_pg *db, struct recorder_item **items, size_t n,
+                                char err[AY_ERRLEN])
+{
+    cJSON *rows = cJSON_CreateArray();
+    bool ok = rows != NULL;
+    int k = 0;
+
+    for (size_t i = 0; i < n && ok; i++) {
+        const struct recorder_item *it = items[i];
+        if (it->outcome != RECORDER_STORED || it->ended_episode[0] == '\0' || !it->ended_words)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        ok = o != NULL && ay_json_str(o, "episode_id", it->ended_episode) &&
+             ay_json_str(o, "summary_zh", it->ended_words[0]) &&
+             ay_json_str(o, "summary_en", it->ended_words[1]);
+        ok = ay_json_push(rows, o) && ok;
+        k++;
+    }
+    if (!ok) {
+        cJSON_Delete(rows);
+        return AY_ERR_NOMEM;
+    }
+    if (k == 0) {
+        cJSON_Delete(rows);
+        return AY_OK;
+    }
+    char *text = ay_json_print_free(rows);
+    if (text == NULL)
+        return AY_ERR_NOMEM;
+    const char *params[1] = {text};
+    enum ay_err rc = ay_pg_exec_prepared(db, "end_absences", 1, params, NULL, NULL, NULL, err);
+    free(text);
+    return rc;
+}
+
+/* The status statement: the messages and their devices' supervision. */
+static enum ay_err upsert_status(struct ay_pg *db, const char *stmt, const char **ids, size_t k,
+                                 struct recorder_item **items, size_t n, char err[AY_ERRLEN])
+{
+    char *arr = ay_pg_text_array(ids, k);
+    char *sup = ay_json_print_free(supervision_rows(items, n));
+    const char *params[2] = {arr, sup};
+    enum ay_err rc = AY_ERR_NOMEM;
+
+    if (arr != NULL && sup != NULL)
+        rc = ay_pg_exec_prepared(db, stmt, 2, params, NULL, NULL, NULL, err);
+    free(arr);
+    free(sup);
+    return rc;
+}
+
 static enum ay_err apply_domain(struct ay_pg *db, struct recorder_item **items, size_t n,
                                 char err[AY_ERRLEN])
 {
@@ -489,11 +627,16 @@ static enum ay_err apply_domain(struct ay_pg *db, struct recorder_item **items, 
                 ids[k++] = items[i]->msg_id;
         if (k == 0)
             continue;
-        rc = exec_ids(db, domain[d].stmt, ids, k, NULL, err);
+        if (strcmp(domain[d].type, "status") == 0)
+            rc = upsert_status(db, domain[d].stmt, ids, k, items, n, err);
+        else
+            rc = exec_ids(db, domain[d].stmt, ids, k, NULL, err);
         if (rc == AY_OK && domain[d].follow_up)
             rc = exec_ids(db, domain[d].follow_up, ids, k, NULL, err);
     }
     free(ids);
+    if (rc == AY_OK)
+        rc = end_absences(db, items, n, err);
     return rc;
 }
 

@@ -20,6 +20,7 @@
 #include "ay_schema.h"
 #include "ay_text.h"
 #include "ay_tz.h"
+#include "ay_uuid.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -104,6 +105,7 @@ static enum ay_err esc_row(const struct ay_pg_result *r, int row, struct watchdo
         !cell(r, row, 11, e->subject_id, sizeof(e->subject_id)) ||
         !ay_pg_int64(r, row, 12, &e->now_us))
         return bad_cell("escalation", row, err);
+    e->reason = enum_value(&anyuan__v1__escalation_reason__descriptor, ay_pg_value(r, row, 13));
     e->state.level = (int)level;
     e->state.reescalate_after_s = reesc;
     return ay_escalate_chain_parse(ay_pg_value(r, row, 10), &e->state.chain, err);
@@ -177,8 +179,8 @@ static enum ay_err plan_missed(const struct ay_pg_result *res, int r, struct wat
     snprintf(s.school_zh, sizeof(s.school_zh), "%s", ay_pg_value(res, r, 9));
     snprintf(s.school_en, sizeof(s.school_en), "%s", ay_pg_value(res, r, 10));
     s.severity = enum_value(&anyuan__v1__severity__descriptor, ay_pg_value(res, r, 12));
-    watchdog_subject_words(s.subject_kind, ay_pg_value(res, r, 11), ay_pg_value(res, r, 12),
-                           ay_pg_value(res, r, 13), &s);
+    ay_escalate_words(s.subject_kind, ay_pg_value(res, r, 11), ay_pg_value(res, r, 12),
+                      ay_pg_value(res, r, 13), "", "", &s);
     m.have = true;
     m.kind = c->kind;
     snprintf(m.subject_id, sizeof(m.subject_id), "%s", c->subject_id);
@@ -186,7 +188,8 @@ static enum ay_err plan_missed(const struct ay_pg_result *res, int r, struct wat
     m.due_us = c->due_us;
     watchdog_missed_route(c->kind, &route, &reason);
     int32_t offset = ay_tz_offset_s(ay_tzcache_get(f->zones, pol.timezone), c->due_us);
-    *nplans += (size_t)ay_escalate_plan(&pol, route, reason, &s, &m, offset, now, plans + *nplans);
+    *nplans +=
+        (size_t)ay_escalate_plan(&pol, route, reason, &s, &m, offset, now, 0, plans + *nplans);
     return AY_OK;
 }
 
@@ -207,6 +210,7 @@ enum ay_err watchdog_store_fire_deadlines(struct ay_pg *db, void *arg, char err[
 
     f->fired = 0;
     f->escalated = 0;
+    f->event = "deadline missed";
     snprintf(limit, sizeof(limit), "%d", WATCHDOG_CLAIM_MAX);
     const char *params[1] = {limit};
     rc = ay_pg_exec_prepared(db, "claim_deadlines", 1, params, NULL, NULL, &res, err);
@@ -246,6 +250,11 @@ enum ay_err watchdog_store_fire_deadlines(struct ay_pg *db, void *arg, char err[
             audit[f->fired] =
                 (struct ay_audit){c[k].district, c[k].school,       c[k].subject_id,   NULL,
                                   c[k].id,       "deadline.missed", details[f->fired], NULL};
+            snprintf(f->who[f->fired].district, AY_ID_MAX, "%.32s", c[k].district);
+            snprintf(f->who[f->fired].school, AY_ID_MAX, "%.32s", c[k].school);
+            snprintf(f->who[f->fired].id, sizeof(f->who[0].id), "%.30s %s",
+                     deadline_kind_name(c[k].kind) + 14, c[k].subject_id);
+            f->who[f->fired].kind = "deadline";
             break;
         }
         f->lateness_us[f->fired++] = late;
@@ -260,6 +269,134 @@ cleanup:
     free(c);
     free(plans);
     free(ids);
+    free(audit);
+    free(details);
+    return rc;
+}
+
+/* ---- silent devices ----------------------------------------------------------------- */
+
+/* One claimed silent device, decided: its absence (episode) and the
+ * escalations that tell of it. */
+static enum ay_err plan_silent(const struct ay_pg_result *res, int r, struct watchdog_fire *f,
+                               char episode[AY_UUID_STRLEN], struct ay_esc_plan *plans,
+                               size_t *nplans, char err[AY_ERRLEN])
+{
+    struct ay_district_policy pol;
+    struct ay_esc_subject s;
+    int64_t due = 0, now = 0;
+
+    episode[0] = '\0';
+    if (!ay_pg_int64(res, r, 3, &due) || !ay_pg_int64(res, r, 9, &now))
+        return bad_cell("claim_silent", r, err);
+    if (strcmp(ay_pg_value(res, r, 8), "t") != 0)
+        return AY_OK; /* disabled in the registry: no longer supervised */
+    if (ay_uuid_v4(episode) != AY_OK)
+        return AY_ERR_IO;
+    policy_of(ay_pg_value(res, r, 4), &pol);
+    memset(&s, 0, sizeof(s));
+    s.subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_DEVICE;
+    snprintf(s.subject_id, sizeof(s.subject_id), "%s", episode);
+    snprintf(s.district, sizeof(s.district), "%s", ay_pg_value(res, r, 2));
+    snprintf(s.school, sizeof(s.school), "%s", ay_pg_value(res, r, 1));
+    snprintf(s.school_zh, sizeof(s.school_zh), "%s", ay_pg_value(res, r, 5));
+    snprintf(s.school_en, sizeof(s.school_en), "%s", ay_pg_value(res, r, 6));
+    ay_escalate_words(s.subject_kind, "", "", "", ay_pg_value(res, r, 0), ay_pg_value(res, r, 7),
+                      &s);
+    int32_t offset = ay_tz_offset_s(ay_tzcache_get(f->zones, pol.timezone), due);
+    *nplans += (size_t)ay_escalate_plan(
+        &pol, AY_ROUTE_DEVICE, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE, &s,
+        NULL, offset, now, 0, plans + *nplans);
+    return AY_OK;
+}
+
+enum ay_err watchdog_store_fire_silent(struct ay_pg *db, void *arg, char err[AY_ERRLEN])
+{
+    struct watchdog_fire *f = arg;
+    struct ay_pg_result *res = NULL;
+    struct ay_pg_result *marked = NULL;
+    struct ay_esc_plan *plans = NULL;
+    struct ay_audit *audit = NULL;
+    char(*episodes)[AY_UUID_STRLEN] = NULL;
+    char(*details)[128] = NULL;
+    cJSON *rows = NULL;
+    size_t nplans = 0;
+    char limit[16];
+    enum ay_err rc;
+    int stored = 0;
+
+    f->fired = 0;
+    f->escalated = 0;
+    f->event = "device silent: flagged offline";
+    snprintf(limit, sizeof(limit), "%d", WATCHDOG_CLAIM_MAX);
+    const char *params[1] = {limit};
+    rc = ay_pg_exec_prepared(db, "claim_silent", 1, params, NULL, NULL, &res, err);
+    if (rc != AY_OK)
+        return rc;
+    int n = ay_pg_nrows(res);
+    if (n == 0)
+        goto cleanup;
+    plans = calloc((size_t)n * AY_AUDIENCE_COUNT, sizeof(*plans));
+    episodes = calloc((size_t)n, sizeof(*episodes));
+    audit = calloc((size_t)n, sizeof(*audit));
+    details = calloc((size_t)n, sizeof(*details));
+    rows = cJSON_CreateArray();
+    rc = AY_ERR_NOMEM;
+    if (plans == NULL || episodes == NULL || audit == NULL || details == NULL || rows == NULL)
+        goto cleanup;
+    rc = AY_OK;
+    for (int r = 0; r < n && rc == AY_OK; r++) {
+        if ((rc = plan_silent(res, r, f, episodes[r], plans, &nplans, err)) != AY_OK)
+            break;
+        cJSON *o = cJSON_CreateObject();
+        bool ok = o != NULL && ay_json_str(o, "device_id", ay_pg_value(res, r, 0)) &&
+                  (episodes[r][0] == '\0' || ay_json_str(o, "episode_id", episodes[r]));
+        if (!ay_json_push(rows, o) || !ok)
+            rc = AY_ERR_NOMEM;
+    }
+    if (rc != AY_OK)
+        goto cleanup;
+    char *text = ay_json_print_free(rows);
+    rows = NULL;
+    if (text == NULL) {
+        rc = AY_ERR_NOMEM;
+        goto cleanup;
+    }
+    const char *mp[1] = {text};
+    rc = ay_pg_exec_prepared(db, "mark_silent", 1, mp, NULL, NULL, &marked, err);
+    free(text);
+    if (rc != AY_OK)
+        goto cleanup;
+    /* Lateness of each flag (after the gap ran out), and the audit rows. */
+    for (int m = 0; m < ay_pg_nrows(marked) && f->fired < WATCHDOG_CLAIM_MAX; m++) {
+        int64_t late = 0;
+        int r = 0;
+        while (r < n && strcmp(ay_pg_value(res, r, 0), ay_pg_value(marked, m, 0)) != 0)
+            r++;
+        if (r == n || episodes[r][0] == '\0' || !ay_pg_int64(marked, m, 1, &late))
+            continue;
+        snprintf(details[f->fired], sizeof(details[0]),
+                 "{\"device\":\"%.48s\",\"lateness_ms\":%lld}", ay_pg_value(res, r, 0),
+                 (long long)(late / 1000));
+        audit[f->fired] =
+            (struct ay_audit){ay_pg_value(res, r, 2), ay_pg_value(res, r, 1), episodes[r], NULL, 0,
+                              "device.silent",        details[f->fired],      NULL};
+        snprintf(f->who[f->fired].district, AY_ID_MAX, "%.32s", ay_pg_value(res, r, 2));
+        snprintf(f->who[f->fired].school, AY_ID_MAX, "%.32s", ay_pg_value(res, r, 1));
+        snprintf(f->who[f->fired].id, sizeof(f->who[0].id), "%.32s", ay_pg_value(res, r, 0));
+        f->who[f->fired].kind = "device";
+        f->lateness_us[f->fired++] = late;
+    }
+    rc = ay_escalate_store(db, plans, nplans, f->actor, &stored, err);
+    if (rc == AY_OK)
+        rc = ay_escalate_store_audit(db, audit, f->fired, f->actor, err);
+    f->escalated = (size_t)stored;
+cleanup:
+    cJSON_Delete(rows);
+    ay_pg_result_free(res);
+    ay_pg_result_free(marked);
+    free(plans);
+    free(episodes);
     free(audit);
     free(details);
     return rc;
@@ -470,8 +607,8 @@ static cJSON *ack_row(const struct watchdog_ack *a)
         protobuf_c_enum_descriptor_get_value(&anyuan__v1__ack_kind__descriptor, m->kind);
     cJSON *o = cJSON_CreateObject();
     bool ok = hex != NULL && o != NULL && kind != NULL && ay_json_str(o, "message_id", a->msg_id) &&
-              ay_json_str(o, "escalation_id", m->escalation_id) &&
-              ay_json_str(o, "kind", kind->name) && ay_json_time(o, "at", a->received_us) &&
+              ay_json_str(o, "escalation_id", a->esc_id) && ay_json_str(o, "kind", kind->name) &&
+              ay_json_time(o, "at", a->received_us) &&
               ay_json_str(o, "by_name", m->by ? m->by->name : "") &&
               ay_json_str(o, "by_account", a->where.device) && ay_json_str(o, "note", m->note) &&
               ay_json_str(o, "district_id", a->where.district) &&
@@ -482,14 +619,6 @@ static cJSON *ack_row(const struct watchdog_ack *a)
         return NULL;
     }
     return o;
-}
-
-static struct watchdog_esc *find_esc(struct watchdog_esc *e, size_t n, const char *id)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcasecmp(e[i].id, id) == 0)
-            return &e[i];
-    return NULL;
 }
 
 enum ay_err watchdog_store_acks(struct ay_pg *db, void *arg, char err[AY_ERRLEN])
@@ -545,7 +674,7 @@ enum ay_err watchdog_store_acks(struct ay_pg *db, void *arg, char err[AY_ERRLEN]
     for (size_t i = 0; i < b->n && ok; i++) {
         struct watchdog_ack *a = b->acks[i];
         if (pending_ack(a)) {
-            struct watchdog_esc *t = find_esc(e, nesc, a->msg->escalation_id);
+            struct watchdog_esc *t = watchdog_ack_target(a, e, nesc);
             watchdog_ack_apply(a, t);
             if (a->outcome == WATCHDOG_ACK_STORED) {
                 ok = ay_json_push(rows, ack_row(a));

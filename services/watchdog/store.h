@@ -7,7 +7,8 @@
  * transient). Due work is claimed with FOR UPDATE SKIP LOCKED, so any
  * number of watchdogs run at once and each row is acted on once.
  * Tables written: deadlines, escalations, notifications, acks,
- * audit_events. Read: policies, schools, incidents, alarms.
+ * audit_events, device_status. Read: policies, schools, incidents, alarms,
+ * devices.
  */
 #ifndef WATCHDOG_STORE_H
 #define WATCHDOG_STORE_H
@@ -33,9 +34,22 @@ struct watchdog_fire {
     const char *actor;
     size_t fired;                            /* out */
     int64_t lateness_us[WATCHDOG_CLAIM_MAX]; /* out: fired_at - due_at */
-    size_t escalated;                        /* out: escalations created */
+    struct {                                 /* out: what fired, for the log */
+        char district[AY_ID_MAX];
+        char school[AY_ID_MAX];
+        const char *kind; /* "deadline" or "device" */
+        char id[72];      /* the device, or the deadline's kind and subject */
+    } who[WATCHDOG_CLAIM_MAX];
+    const char *event; /* out: the log line's words */
+    size_t escalated;  /* out: escalations created */
 };
 enum ay_err watchdog_store_fire_deadlines(struct ay_pg *db, void *arg, char err[AY_ERRLEN]);
+
+/* Flag the devices whose allowed gap ran out (at most WATCHDOG_CLAIM_MAX):
+ * an absence each, escalated (reason device offline); lateness_us is how
+ * long after the gap ran out. A disabled device just stops being
+ * supervised. */
+enum ay_err watchdog_store_fire_silent(struct ay_pg *db, void *arg, char err[AY_ERRLEN]);
 
 /* Act on the escalations whose timer is due (reminders, climbs,
  * re-escalations). */

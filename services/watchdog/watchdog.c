@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "anyuan/v1/common.pb-c.h"
 #include "ay_labels.h"
@@ -32,35 +33,6 @@ void watchdog_missed_route(int deadline_kind, enum ay_route_kind *route, int *re
     } else {
         *route = AY_ROUTE_DEADLINE_MISSED;
         *reason = REASON_DEADLINE_MISSED;
-    }
-}
-
-void watchdog_subject_words(int subject_kind, const char *category, const char *severity,
-                            const char *alarm_kind, struct ay_esc_subject *s)
-{
-    const char *kz = ay_label_of(alarm_kind, AY_LANG_ZH);
-    const char *ke = ay_label_of(alarm_kind, AY_LANG_EN);
-
-    switch (subject_kind) {
-    case SUBJECT_INCIDENT:
-        ay_escalate_incident_words(category, severity, s);
-        break;
-    case SUBJECT_ALARM:
-        snprintf(s->what_zh, sizeof(s->what_zh), "一键报警（%s）", kz ? kz : "报警");
-        snprintf(s->what_en, sizeof(s->what_en), "one-click alarm (%s)", ke ? ke : "alarm");
-        break;
-    case SUBJECT_HAZARD:
-        snprintf(s->what_zh, sizeof(s->what_zh), "安全隐患");
-        snprintf(s->what_en, sizeof(s->what_en), "safety hazard");
-        break;
-    case SUBJECT_MONTHLY:
-        snprintf(s->what_zh, sizeof(s->what_zh), "安全月报");
-        snprintf(s->what_en, sizeof(s->what_en), "monthly safety report");
-        break;
-    default:
-        snprintf(s->what_zh, sizeof(s->what_zh), "事项");
-        snprintf(s->what_en, sizeof(s->what_en), "matter");
-        break;
     }
 }
 
@@ -246,13 +218,29 @@ void watchdog_ack_decode(struct watchdog_ack *a, int64_t now_us)
     a->decoded = a->outcome;
 }
 
+struct watchdog_esc *watchdog_ack_target(const struct watchdog_ack *a, struct watchdog_esc *e,
+                                         size_t n)
+{
+    const char *id = a->msg ? a->msg->escalation_id : "";
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(e[i].id, id) == 0)
+            return &e[i];
+    for (size_t i = 0; i < n; i++)
+        if (e[i].reason == ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_ALARM &&
+            strcasecmp(e[i].subject_id, id) == 0 &&
+            strcmp(ay_audience_word(e[i].audience), a->where.kind) == 0)
+            return &e[i];
+    return NULL;
+}
+
 void watchdog_ack_apply(struct watchdog_ack *a, struct watchdog_esc *e)
 {
     a->changed = false;
+    a->esc_id[0] = '\0';
     if (a->outcome != WATCHDOG_ACK_PENDING)
         return;
     if (e == NULL) {
-        reject(a, "ack.escalationId: unknown escalation %s", a->msg->escalation_id);
+        reject(a, "ack.escalationId: unknown escalation (or alarm) %s", a->msg->escalation_id);
         return;
     }
     if (strcmp(e->district, a->where.district) != 0) {
@@ -265,6 +253,7 @@ void watchdog_ack_apply(struct watchdog_ack *a, struct watchdog_esc *e)
         return;
     }
     a->changed = ay_esc_on_ack(&e->state, a->msg->kind, a->received_us);
+    snprintf(a->esc_id, sizeof(a->esc_id), "%s", e->id);
     a->outcome = WATCHDOG_ACK_STORED;
 }
 

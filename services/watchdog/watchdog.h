@@ -26,11 +26,6 @@
 /* Which route and reason a missed deadline of kind (DeadlineKind) takes. */
 void watchdog_missed_route(int deadline_kind, enum ay_route_kind *route, int *reason);
 
-/* The words for a subject: an incident (category, severity value names),
- * an alarm (its AlarmKind value name), a hazard, a monthly report. */
-void watchdog_subject_words(int subject_kind, const char *category, const char *severity,
-                            const char *alarm_kind, struct ay_esc_subject *s);
-
 /* An escalation as loaded for its timers or an acknowledgement. */
 struct watchdog_esc {
     char id[AY_UUID_STRLEN];
@@ -38,6 +33,7 @@ struct watchdog_esc {
     char school[AY_ID_MAX];
     char subject_id[AY_UUID_STRLEN];
     enum ay_audience audience;
+    int reason; /* EscalationReason */
     struct ay_esc state;
     int64_t now_us; /* the database's clock when loaded */
 };
@@ -95,7 +91,10 @@ struct watchdog_ack {
     const char *msg_id;    /* borrowed from msg */
     enum watchdog_ack_outcome decoded, outcome;
     char reason[AY_ERRLEN];
-    /* Set by watchdog_ack_apply when it changed the escalation. */
+    /* Set by watchdog_ack_apply: the escalation acknowledged (the ack may
+     * name it, or the alarm of a police alarm escalation), and whether the
+     * ack changed it. */
+    char esc_id[AY_UUID_STRLEN];
     bool changed;
 };
 
@@ -107,6 +106,12 @@ void watchdog_ack_free(struct watchdog_ack *a); /* NULL is a no-op */
  * a valid Ack (ay_schema), the header's district is the topic's and its
  * deviceId the account the topic names. */
 void watchdog_ack_decode(struct watchdog_ack *a, int64_t now_us);
+
+/* The escalation an ack refers to among the n loaded: the one of its
+ * escalationId, else (an alarm on the police feed is acknowledged by its
+ * own id) the alarm escalation of that alarm to the ack's audience. */
+struct watchdog_esc *watchdog_ack_target(const struct watchdog_ack *a, struct watchdog_esc *e,
+                                         size_t n);
 
 /*
  * Applies a decoded ack to its escalation (e, NULL when unknown): it must

@@ -41,7 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* ---- what the database would know ---- */
 
-static struct recorder_device devices[] = {{"btn-0102-01", "sch-0102", "d01", true}};
+static struct recorder_device devices[] = {
+    {"btn-0102-01", "sch-0102", "d01", true, false, 60, "东门门卫室"}};
+/* Flagged offline: a status message ends its absence (supervision's paths). */
+static struct recorder_dev_state dev_states[] = {
+    {"btn-0102-01", true, "5b0e2c1d-7a3f-4e9b-8c6d-2f1a0b9e3d47", false, false, true}};
 static struct recorder_district districts[1];
 static struct recorder_school schools[] = {{"sch-0102", "测试学校", "Test school"}};
 static struct recorder_subject incidents[] = {{"3c6f9a1e-2b4d-4f8a-9e7c-1a5b3d7f9c21", "sch-0102"}};
@@ -58,6 +62,8 @@ static const struct recorder_facts facts = {
     .hazards = hazards,
     .nhazards = 1,
     .schools = schools,
+    .dev_states = dev_states,
+    .ndev_states = 1,
     .nschools = 1,
 };
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Police of a district read its alarm feed straight from the broker (and not
-# another district's) plus escalation/police, and publish only acks, on the
-# topic naming their own account; bureau and government staff read only
+# Police of a district read its police alarm feed (ay/v1/D/police/#, what
+# the alarm feed service republishes; not another district's, and no longer
+# the devices' raw alarm topics) plus escalation/police, and publish only
+# acks, on the topic naming their own account; bureau and government staff read only
 # their escalation feed of their district and publish their own acks;
 # services read everything, also through MQTT 5 shared subscriptions
-# ($share/GROUP/...), and publish receipts and escalations.
+# ($share/GROUP/...), and publish receipts, escalations and the police feed.
 # Refusals are proven by ordering (see 11-broker-school-scope.sh).
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
 source "$AY_SOURCE_DIR/tests/lib/broker-clients.sh"
@@ -33,7 +34,10 @@ sub_ready watch "$MARK"
 # running, and its own subscriber is started afterwards.
 
 # ---- police d01 subscribe to nothing but their feed ...
-expect_sub_denied "police d01 subscribing to d02's feed" p1 pw-p1 'ay/v1/d02/school/+/+/alarm'
+expect_sub_denied "police d01 subscribing to d02's feed" p1 pw-p1 'ay/v1/d02/police/alarm'
+expect_sub_denied "police d01 subscribing to the raw alarm topics" p1 pw-p1 'ay/v1/d01/school/+/+/alarm'
+expect_sub_denied "police d01 subscribing to the raw cancel topics" p1 pw-p1 'ay/v1/d01/school/+/+/alarm-cancel'
+expect_sub_denied "police d01 subscribing to d02's raw alarms" p1 pw-p1 'ay/v1/d02/school/+/+/alarm'
 expect_sub_denied "police d01 subscribing to all of d01's school topics" p1 pw-p1 'ay/v1/d01/school/#'
 expect_sub_denied "police d01 subscribing to reports" p1 pw-p1 'ay/v1/d01/school/+/+/report'
 expect_sub_denied "police d01 subscribing to receipts" p1 pw-p1 'ay/v1/d01/receipt/#'
@@ -54,25 +58,25 @@ expect_refused "police publishing a status" "${W[@]}" ay/v1/d01/school/s1/dev-a1
 expect_refused "police publishing ack/bureau" "${W[@]}" ay/v1/d01/ack/bureau/p1 "$MARK"
 expect_refused "police publishing ack/police of d02" "${W[@]}" ay/v1/d02/ack/police/p1 "$MARK"
 expect_refused "police publishing escalation/police" "${W[@]}" ay/v1/d01/escalation/police "$MARK"
+expect_refused "police publishing on the police feed" "${W[@]}" ay/v1/d01/police/alarm "$MARK"
+expect_refused "a device publishing on the police feed" watch dev-a1 pw-a1 ay/v1/d01/police/alarm "$MARK"
 expect_refused "police publishing a receipt" "${W[@]}" ay/v1/d01/receipt/s1/dev-a1 "$MARK"
 
-# ---- police d01 read alarm, alarm-cancel and escalation/police of d01
-sub_start p1 p1 pw-p1 'ay/v1/d01/school/+/+/alarm' 'ay/v1/d01/school/+/+/alarm-cancel' ay/v1/d01/escalation/police \
-  ay/v1/d01/ack-receipt/police/p1
+# ---- police d01 read the police feed and escalation/police of d01
+sub_start p1 p1 pw-p1 'ay/v1/d01/police/#' ay/v1/d01/escalation/police ay/v1/d01/ack-receipt/police/p1
 sub_ready p1 ay/v1/d01/escalation/police
 expect_delivered "police d01 gets its ack receipts" p1 svc-m pw-m ay/v1/d01/ack-receipt/police/p1
-expect_delivered "police d01 gets a d01 alarm" p1 dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/alarm
-expect_delivered "police d01 gets a d01 alarm-cancel" p1 dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/alarm-cancel
+expect_delivered "police d01 gets the d01 police feed" p1 svc-m pw-m ay/v1/d01/police/alarm
 expect_delivered "police d01 gets escalation/police" p1 svc-m pw-m ay/v1/d01/escalation/police
 expect_refused "police d01 gets escalation/bureau" p1 svc-m pw-m ay/v1/d01/escalation/bureau ay/v1/d01/escalation/police
 expect_refused "police d01 gets a d01 report" p1 dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/report ay/v1/d01/escalation/police
 
 # ---- police d02 read d02's feed; neither district sees the other's
-sub_start p2 p2 pw-p2 'ay/v1/d02/school/+/+/alarm' ay/v1/d02/escalation/police
+sub_start p2 p2 pw-p2 ay/v1/d02/police/alarm ay/v1/d02/escalation/police
 sub_ready p2 ay/v1/d02/escalation/police
-expect_delivered "police d02 gets a d02 alarm" p2 dev-z1 pw-z1 ay/v1/d02/school/s1/dev-z1/alarm
-expect_refused "police d02 gets a d01 alarm" p2 dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/alarm ay/v1/d02/escalation/police
-expect_refused "police d01 gets a d02 alarm" p1 dev-z1 pw-z1 ay/v1/d02/school/s1/dev-z1/alarm ay/v1/d01/escalation/police
+expect_delivered "police d02 gets the d02 police feed" p2 svc-m pw-m ay/v1/d02/police/alarm
+expect_refused "police d02 gets the d01 police feed" p2 svc-m pw-m ay/v1/d01/police/alarm ay/v1/d02/escalation/police
+expect_refused "police d01 gets the d02 police feed" p1 svc-m pw-m ay/v1/d02/police/alarm ay/v1/d01/escalation/police
 expect_refused "police d01 gets d02's escalation" p1 svc-m pw-m ay/v1/d02/escalation/police ay/v1/d01/escalation/police
 ay_stop p1
 ay_stop p2
@@ -80,6 +84,7 @@ ay_stop p2
 # ---- bureau d01: subscribe to escalation/bureau of d01 only ...
 expect_sub_denied "bureau subscribing to escalation/police" b1 pw-b1 ay/v1/d01/escalation/police
 expect_sub_denied "bureau subscribing to the alarm feed" b1 pw-b1 'ay/v1/d01/school/+/+/alarm'
+expect_sub_denied "bureau subscribing to the police feed" b1 pw-b1 'ay/v1/d01/police/#'
 expect_sub_denied "bureau subscribing to d02's escalation/bureau" b1 pw-b1 ay/v1/d02/escalation/bureau
 expect_sub_denied "bureau subscribing to all escalations" b1 pw-b1 'ay/v1/d01/escalation/#'
 expect_sub_denied "bureau subscribing to acks" b1 pw-b1 ay/v1/d01/ack/bureau/b1
@@ -102,6 +107,7 @@ ay_stop b1
 expect_delivered "service publishes a receipt" watch svc-m pw-m ay/v1/d02/receipt/s1/dev-z1
 expect_delivered "service publishes escalation/police" watch svc-m pw-m ay/v1/d02/escalation/police
 expect_delivered "service publishes an ack receipt" watch svc-m pw-m ay/v1/d01/ack-receipt/police/p1
+expect_delivered "service publishes the police feed" watch svc-m pw-m ay/v1/d02/police/alarm
 expect_refused "service publishing an ack" watch svc-m pw-m ay/v1/d01/ack/police/p1 "$MARK"
 
 # ---- government d01: escalation/government of d01 only; its own acks
@@ -141,15 +147,16 @@ n2=$(grep -c ' shared-' "$AY_T/log/rec-2.log")
 [ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] || ay_fail "one member got everything ($n1/$n2)"
 expect_sub_denied "service sharing outside ay/v1" recorder pw-r '$share/g/#'
 
-# ---- an offline police console loses no alarm: with Mosquitto's default
-# max_queued_messages (1000) the broker would silently drop what exceeds it.
-PF=('ay/v1/d01/school/+/+/alarm' ay/v1/d01/escalation/police)
+# ---- an offline police console loses no alarm of its feed: with
+# Mosquitto's default max_queued_messages (1000) the broker would silently
+# drop what exceeds it.
+PF=('ay/v1/d01/police/#' ay/v1/d01/escalation/police)
 ay_spawn p1-session mosquitto_sub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u p1 -P pw-p1 -i p1 -c -x 3600 -q 1 -v \
   -t "${PF[0]}" -t "${PF[1]}" -W 200
 sub_ready p1-session ay/v1/d01/escalation/police
 ay_stop p1-session # disconnects; the session (expiry 1 h) keeps queueing
-seq -f 'queued-%g' 1 1500 | mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u dev-a1 -P pw-a1 -i dev-a1 -q 1 \
-  -t ay/v1/d01/school/s1/dev-a1/alarm -l || ay_fail "publishing 1500 alarms"
+seq -f 'queued-%g' 1 1500 | mosquitto_pub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u svc-m -P pw-m -i svc-m -q 1 \
+  -t ay/v1/d01/police/alarm -l || ay_fail "publishing 1500 alarms on the police feed"
 mosquitto_sub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u p1 -P pw-p1 -i p1 -c -x 0 -q 1 -v \
   -t "${PF[0]}" -t "${PF[1]}" -C 1500 -W 60 >"$AY_T/queued.txt" 2>&1
 ay_expect_eq "alarms queued for the offline console and delivered on reconnect" 1500 \

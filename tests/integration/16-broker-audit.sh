@@ -72,9 +72,9 @@ if grep -qF -e wrong-secret-7731 -e pw-p1 "$LOG"; then ay_fail "a password reach
 # deliveries, then one refusal as the end marker (the broker handles them
 # in order, so a line about the allowed ones would come before it)
 before=$(count 'svc=ay_audit msg="refused')
-sub_start p1-feed p1 pw-p1 'ay/v1/d01/school/+/+/alarm' ay/v1/d01/escalation/police
+sub_start p1-feed p1 pw-p1 'ay/v1/d01/police/#' ay/v1/d01/escalation/police
 sub_ready p1-feed ay/v1/d01/escalation/police
-expect_delivered "dev-a1's alarm to the police" p1-feed dev-a1 pw-a1 ay/v1/d01/school/s1/dev-a1/alarm
+expect_delivered "the police feed to the police" p1-feed svc-m pw-m ay/v1/d01/police/alarm
 expect_delivered "an escalation to the police" p1-feed svc-m pw-m ay/v1/d01/escalation/police
 ay_stop p1-feed
 mqtt_pub dev-b1 pw-b1 ay/v1/d01/school/s1/dev-a1/alarm end-marker >/dev/null 2>&1

@@ -112,7 +112,7 @@ ay_expect_eq "will with retain (CONNACK 0x9A)" 154 "$?"
 mqtt_pub svc-m pw-m "$MARK" before-police >/dev/null || ay_fail "marker"
 ay_wait_until 10 "marker at the watcher" grep -qF before-police "$AY_T/log/watch.log" || ay_fail "marker lost"
 ay_spawn p1-late mosquitto_sub -V 5 -h "$H" -p "$AY_MQTT_PORT" -u p1 -P pw-p1 -i p1 -q 1 \
-  -F '%r %t %p' -t 'ay/v1/d01/school/+/+/alarm' -t "$MARK" -W 100
+  -F '%r %t %p' -t 'ay/v1/d01/police/#' -t "$MARK" -W 100
 late_ready() { mqtt_pub svc-m pw-m "$MARK" police-probe >/dev/null 2>&1 && grep -qF police-probe "$AY_T/log/p1-late.log"; }
 ay_wait_until 15 "the late police console" late_ready || ay_fail "the late police console got no probe"
 if grep -q '^1 ' "$AY_T/log/p1-late.log"; then

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Issue 3 "done when": a device publishes an alarm with `ayctl pub`, police
-# see it at once on `ayctl sub alarm` as JSON, straight from the broker
-# (no service in between); the header was filled in by ayctl.
+# see it at once on `ayctl sub alarm` as JSON (since issue 12 on the police
+# feed, republished by the alarm feed); the header was filled in by ayctl.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
+source "$AY_SOURCE_DIR/tests/lib/alarmfeed.sh"
 ay_test_stack
+ay_test_start_alarmfeed
 
 ay_sub_start police police alarm --count 1
 out=$(ay_ctl device pub alarm --no-receipt --json "$AY_SOURCE_DIR/tests/data/e2e/alarm.json") ||
@@ -11,12 +13,12 @@ out=$(ay_ctl device pub alarm --no-receipt --json "$AY_SOURCE_DIR/tests/data/e2e
 id=$(jq -r .header.messageId <<<"$out")
 ay_wait_until 30 "police received the alarm" test -s "$AY_T/police.out" || ay_fail "no alarm on the police feed"
 line=$(head -n 1 "$AY_T/police.out")
-ay_expect_eq "type" alarm "$(jq -r .type <<<"$line")"
-ay_expect_eq "topic" "ay/v1/d01/school/sch-0102/btn-0102-01/alarm" "$(jq -r .topic <<<"$line")"
-ay_expect_eq "message id" "$id" "$(jq -r .message.header.messageId <<<"$line")"
-ay_expect_eq "device filled from the account" btn-0102-01 "$(jq -r .message.header.deviceId <<<"$line")"
+ay_expect_eq "type" police-alarm "$(jq -r .type <<<"$line")"
+ay_expect_eq "topic" "ay/v1/d01/police/alarm" "$(jq -r .topic <<<"$line")"
+ay_expect_eq "message id" "$id" "$(jq -r .message.alarmId <<<"$line")"
+ay_expect_eq "device filled from the account" btn-0102-01 "$(jq -r .message.deviceId <<<"$line")"
 ay_expect_eq "kind" ALARM_KIND_INTRUSION "$(jq -r .message.kind <<<"$line")"
-ay_expect_eq "location" "东门 east gate" "$(jq -r .message.location <<<"$line")"
+ay_expect_eq "location" "东门 east gate" "$(jq -r .message.reportedLocation <<<"$line")"
 
 # Bad input: one clear line and exit code 2, nothing published.
 err=$(echo '{"kind": "ALARM_KIND_NOPE"}' | ay_ctl device pub alarm --no-receipt --json - 2>&1)

@@ -78,7 +78,7 @@ ay_wait_until 10 "the police told" reasons_are pfeed "$major" ESCALATION_REASON_
   ay_fail "police: $(reasons pfeed "$major")"
 
 # 4. Acknowledged but unresolved: escalated again after 3 s, to step 2.
-esc=$(ay_psql "SELECT id FROM escalations WHERE subject_id = '$real'")
+esc=$(ay_psql "SELECT id FROM escalations WHERE subject_id = '$real' AND audience = 'AUDIENCE_BUREAU'")
 jq -n --arg e "$esc" --arg t "$(ay_now_iso)" '{escalationId: $e, kind: "ACK_KIND_RECEIVED", at: $t, by: {name: "周敏"}}' >"$AY_T/ack.json"
 ay_ctl bureau2 pub ack --audience bureau --json "$AY_T/ack.json" --no-receipt >/dev/null || ay_fail "ack"
 reesc() { jq -e --arg e "$esc" 'select(.message.escalationId == $e and .message.kind == "NOTIFICATION_KIND_REESCALATION")' "$AY_T/bfeed.out" >/dev/null; }

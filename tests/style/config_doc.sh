@@ -11,6 +11,7 @@ declare -A cmd=(
   [ayctl]="$build/tools/ayctl/ayctl config-reference"
   [ay-recorder]="$build/services/recorder/ay-recorder --config-reference"
   [ay-watchdog]="$build/services/watchdog/ay-watchdog --config-reference"
+  [ay-alarmfeed]="$build/services/alarmfeed/ay-alarmfeed --config-reference"
 )
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT

@@ -63,12 +63,12 @@ static void test_escalation_reminds_then_climbs_on_schedule(void **state)
     int n = 0;
 
     ay_esc_start(&e, &c, 1, 0, 0, out, &n);
-    /* A reminder at 5 min (fired 2 s late), the next 5 min after it. */
+    /* A reminder at 5 min (fired 2 s late), the next at 10 min as scheduled. */
     ay_esc_on_timer(&e, 302 * S, out, &n);
     assert_int_equal(n, 1);
     assert_int_equal(out[0].kind, AY_NOTIFY_REMINDER);
     assert_int_equal(e.level, 1);
-    assert_true(ay_esc_next_action_us(&e) == 602 * S);
+    assert_true(ay_esc_next_action_us(&e) == 600 * S);
     /* 15 min: climb to step 2, timed from the scheduled 15 min, not from
      * when the watchdog got to it: lateness never adds up along the chain. */
     ay_esc_on_timer(&e, 901 * S, out, &n);
@@ -101,6 +101,38 @@ static void test_escalation_after_an_outage_climbs_once_to_where_it_should_be(vo
         assert_int_equal(n, 1);
         assert_int_equal(out[0].kind, AY_NOTIFY_REMINDER);
     }
+}
+
+/* A reminder sent late (the watchdog busy) keeps the schedule: the next one
+ * is due at its scheduled time, not that much later (bench/watchdog saw
+ * reminders drift by each one's lateness); after an outage one reminder
+ * goes out and the next keeps the schedule (no storm of the missed ones). */
+static void test_escalation_late_reminders_keep_the_schedule(void **state)
+{
+    (void)state;
+    struct ay_chain c = bureau();
+    struct ay_esc e;
+    struct ay_esc_notice out[AY_ESC_NOTICES_MAX];
+    int n = 0;
+
+    ay_esc_start(&e, &c, 1, 0, 0, out, &n);
+    ay_esc_on_timer(&e, 300 * S + 2 * S / 10, out, &n); /* 200 ms late */
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].kind, AY_NOTIFY_REMINDER);
+    assert_true(ay_esc_next_action_us(&e) == 600 * S);
+    /* Down from 600 s to 890 s: one reminder at 890 (none at 600), the next
+     * timer at 900 (the climb), a reminder not before 1190. */
+    ay_esc_on_timer(&e, 890 * S, out, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].kind, AY_NOTIFY_REMINDER);
+    ay_esc_on_timer(&e, 895 * S, out, &n);
+    assert_int_equal(n, 0);
+    assert_true(ay_esc_next_action_us(&e) == 900 * S);
+    /* Climbed 3 s late: the head's reminder comes 10 min after the climb's due time. */
+    ay_esc_on_timer(&e, 903 * S, out, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].kind, AY_NOTIFY_CLIMB);
+    assert_true(ay_esc_next_action_us(&e) == 1500 * S);
 }
 
 static void test_escalation_ack_stops_reminders_and_unresolved_reescalates(void **state)
@@ -147,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_escalation_major_incident_tells_every_step_up_to_the_start_at_once),
         cmocka_unit_test(test_escalation_reminds_then_climbs_on_schedule),
         cmocka_unit_test(test_escalation_after_an_outage_climbs_once_to_where_it_should_be),
+        cmocka_unit_test(test_escalation_late_reminders_keep_the_schedule),
         cmocka_unit_test(test_escalation_ack_stops_reminders_and_unresolved_reescalates),
         cmocka_unit_test(test_escalation_resolved_has_no_more_timers),
     };

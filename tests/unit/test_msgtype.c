@@ -16,6 +16,7 @@
 #include "anyuan/v1/incident.pb-c.h"
 #include "anyuan/v1/monthly.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
+#include "anyuan/v1/police.pb-c.h"
 #include "ay_msgtype.h"
 
 struct expected {
@@ -36,6 +37,7 @@ static const struct expected contract[] = {
     {"receipt", AY_DIR_OUTBOUND, &anyuan__v1__receipt__descriptor},
     {"escalation", AY_DIR_OUTBOUND, &anyuan__v1__escalation__descriptor},
     {"ack", AY_DIR_ACK, &anyuan__v1__ack__descriptor},
+    {"police-alarm", AY_DIR_OUTBOUND, &anyuan__v1__police_alarm__descriptor},
 };
 
 #define CONTRACT_COUNT (sizeof(contract) / sizeof(contract[0]))

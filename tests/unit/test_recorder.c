@@ -261,9 +261,10 @@ static void test_recorder_report_with_a_wrong_clock_is_rejected(void **state)
     "\"n\",\"phone\":\"110\"}}"
 
 static struct recorder_device registered[] = {
-    {"btn-1", "sch-0102", "d01", true},
-    {"btn-off", "sch-0102", "d01", false},
-    {"btn-9", "sch-0999", "d01", true},
+    {"btn-1", "sch-0102", "d01", true, false, 60, "gate"},
+    {"btn-off", "sch-0102", "d01", false, false, 60, ""},
+    {"btn-9", "sch-0999", "d01", true, false, 60, ""},
+    {"btn-drill", "sch-0102", "d01", true, true, 60, "hall"},
 };
 
 /* Facts with the devices above and whatever the test adds. */
@@ -472,6 +473,94 @@ static void test_recorder_a_year_old_alarm_is_stored_with_a_warning(void **state
     recorder_item_free(it);
 }
 
+static void test_recorder_an_alarm_climbs_the_police_chain_but_a_drill_does_nothing(void **state)
+{
+    (void)state;
+    struct recorder_facts f = facts_with(NULL, 0, NULL, 0);
+    struct recorder_item *it = decoded("alarm", TOPIC "alarm", ALARM);
+
+    recorder_decide(&it, 1, &f);
+    assert_false(it->drill);
+    assert_int_equal(it->deadlines[0].kind, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_ALARM_NOTICE);
+    assert_int_equal(it->nplans, 1);
+    assert_int_equal(it->plans[0].audience, AY_AUDIENCE_POLICE);
+    assert_int_equal(it->plans[0].reason, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_ALARM);
+    /* The police feed told the first step: no first notification, the
+     * acknowledgement clock runs. */
+    assert_int_equal(it->plans[0].nnotices, 0);
+    assert_true(ay_esc_ack_due_us(&it->plans[0].state) > 0);
+    recorder_item_free(it);
+
+    /* A button in its test window: a drill, nothing started. */
+    it = decoded("alarm", "ay/v1/d01/school/sch-0102/btn-drill/alarm",
+                 "{\"header\":{\"messageId\":\"7d9e2f1a-3b4c-4d5e-8f60-718293a4b5c6\","
+                 "\"deviceId\":\"btn-drill\",\"schoolId\":\"sch-0102\",\"districtId\":\"d01\","
+                 "\"sentAt\":\"2026-11-01T02:00:00Z\",\"schemaVersion\":1},\"kind\":"
+                 "\"ALARM_KIND_PANIC\",\"source\":\"ALARM_SOURCE_SCHOOL\",\"triggeredAt\":"
+                 "\"2026-11-01T01:59:00Z\",\"location\":\"gate\"}");
+    recorder_decide(&it, 1, &f);
+    assert_true(it->drill);
+    assert_int_equal(it->ndeadlines, 0);
+    assert_int_equal(it->nplans, 0);
+    recorder_item_free(it);
+}
+
+#define STATUS(state, extra)                                                                       \
+    "{" HEADER ",\"state\":\"" state "\",\"heartbeatIntervalS\":30" extra "}"
+
+static void test_recorder_supervision_of_heartbeats_wills_and_returns(void **state)
+{
+    (void)state;
+    struct recorder_facts f = facts_with(NULL, 0, NULL, 0);
+    struct recorder_item *it =
+        decoded("status", TOPIC "status", STATUS("DEVICE_STATE_HEARTBEAT", ""));
+
+    /* A heartbeat: silent after two intervals (the policy's gap factor). */
+    recorder_decide(&it, 1, &f);
+    assert_true(it->supervised);
+    assert_false(it->sup.offline);
+    assert_true(it->silent_after_us == it->received_us + 60LL * 1000000);
+    assert_int_equal(it->nplans, 0);
+    recorder_item_free(it);
+
+    /* Its last will: offline at once, one escalation for this absence. */
+    it = decoded("status", TOPIC "status", STATUS("DEVICE_STATE_OFFLINE", ""));
+    recorder_decide(&it, 1, &f);
+    assert_true(it->sup.offline);
+    assert_string_equal(it->sup.episode, it->msg_id);
+    assert_int_equal(it->nplans, 1);
+    assert_int_equal(it->plans[0].reason,
+                     ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE);
+    assert_non_null(strstr(it->plans[0].summary_zh, "报警设备 btn-1（gate）离线"));
+    recorder_item_free(it);
+
+    /* Back: the absence ends. */
+    struct recorder_dev_state was = {"btn-1", true, ID2, false, false, false};
+    f.dev_states = &was;
+    f.ndev_states = 1;
+    it = decoded("status", TOPIC "status", STATUS("DEVICE_STATE_ONLINE", ""));
+    recorder_decide(&it, 1, &f);
+    assert_false(it->sup.offline);
+    assert_string_equal(it->ended_episode, ID2);
+    recorder_item_free(it);
+
+    /* A battery that just fell low and an opened enclosure: one each. */
+    was.offline = false;
+    it = decoded("status", TOPIC "status",
+                 STATUS("DEVICE_STATE_HEARTBEAT", ",\"batteryPercent\":9,\"tamper\":true"));
+    recorder_decide(&it, 1, &f);
+    assert_int_equal(it->nplans, 2);
+    assert_int_equal(it->plans[0].reason,
+                     ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_LOW_BATTERY);
+    assert_int_equal(it->plans[1].reason, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_TAMPER);
+    /* Still low and still open the next time: nothing new. */
+    was.low_battery = true;
+    was.tamper = true;
+    recorder_decide(&it, 1, &f);
+    assert_int_equal(it->nplans, 0);
+    recorder_item_free(it);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +585,8 @@ int main(void)
         cmocka_unit_test(test_recorder_a_report_after_its_due_time_is_met_late),
         cmocka_unit_test(test_recorder_rejects_a_retained_message),
         cmocka_unit_test(test_recorder_a_year_old_alarm_is_stored_with_a_warning),
+        cmocka_unit_test(test_recorder_an_alarm_climbs_the_police_chain_but_a_drill_does_nothing),
+        cmocka_unit_test(test_recorder_supervision_of_heartbeats_wills_and_returns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,6 +184,43 @@ static void test_watchdog_ack_receipt_goes_to_the_account(void **state)
     watchdog_ack_free(a);
 }
 
+/* The police acknowledge an alarm on the feed by the alarm's own id: that
+ * names the alarm's police escalation; an escalation's own id still wins,
+ * and another audience's alarm escalation is not it. */
+static void test_watchdog_police_ack_by_alarm_id_finds_the_alarm_escalation(void **state)
+{
+    (void)state;
+    struct watchdog_esc e[3];
+    e[0] = bureau_escalation();
+    snprintf(e[0].id, sizeof(e[0].id), "11111111-1111-4111-8111-111111111111");
+    snprintf(e[0].subject_id, sizeof(e[0].subject_id), ESC);
+    e[0].reason = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_ALARM;
+    e[1] = e[0];
+    snprintf(e[1].id, sizeof(e[1].id), "22222222-2222-4222-8222-222222222222");
+    e[1].audience = AY_AUDIENCE_POLICE;
+    e[2] = e[1];
+    snprintf(e[2].id, sizeof(e[2].id), "33333333-3333-4333-8333-333333333333");
+    e[2].reason = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_SUSPECTED_CRIME;
+
+    struct watchdog_ack *a = ack_of("ay/v1/d01/ack/police/p1", "p1", "ACK_KIND_DISPATCHED");
+    struct watchdog_esc *t = watchdog_ack_target(a, e, 3);
+    assert_ptr_equal(t, &e[1]);
+    watchdog_ack_apply(a, t);
+    assert_int_equal(a->outcome, WATCHDOG_ACK_STORED);
+    assert_string_equal(a->esc_id, e[1].id); /* stored against the escalation */
+    assert_int_equal(e[1].state.status, AY_ESC_ACKNOWLEDGED);
+    watchdog_ack_free(a);
+    /* Not a police alarm escalation among them: unknown. */
+    a = ack_of("ay/v1/d01/ack/police/p1", "p1", "ACK_KIND_DISPATCHED");
+    assert_null(watchdog_ack_target(a, e + 2, 1));
+    watchdog_ack_free(a);
+    /* An escalation of that very id is taken first. */
+    snprintf(e[2].id, sizeof(e[2].id), ESC);
+    a = ack_of("ay/v1/d01/ack/police/p1", "p1", "ACK_KIND_DISPATCHED");
+    assert_ptr_equal(watchdog_ack_target(a, e, 3), &e[2]);
+    watchdog_ack_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_watchdog_ack_from_the_audience_acknowledges),
         cmocka_unit_test(test_watchdog_ack_refusals_say_why),
         cmocka_unit_test(test_watchdog_ack_receipt_goes_to_the_account),
+        cmocka_unit_test(test_watchdog_police_ack_by_alarm_id_finds_the_alarm_escalation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

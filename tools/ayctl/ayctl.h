@@ -5,15 +5,28 @@
  * as the services, lib/ay_config.h) and report every failure as one line on
  * stderr. Exit codes: 0 done, 1 runtime failure (broker, database, timeout),
  * 2 usage, configuration or invalid input.
+ *
+ * Files: main.c (configuration table, usage, dispatch), common.c (what
+ * every command shares), pub.c / sub.c / deliver.c (messages in and out),
+ * admin.c (migrate, registry), policy.c (policy show|set|import), watch.c,
+ * ack.c, deadlines.c, history.c (the commands for people); the pure parts
+ * are policy_edit.c and people_text.c (unit-tested through ayctl_core).
  */
 #ifndef AYCTL_H
 #define AYCTL_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
 
 #include "ay_config.h"
 #include "ay_err.h"
 #include "ay_mqtt.h"
+#include "ay_pg.h"
+#include "ay_policy.h"
+#include "ay_tz.h"
 
 struct ayctl_config {
     struct ay_common_config common;
@@ -21,6 +34,7 @@ struct ayctl_config {
     long long timeout_ms;      /* overall wait for a receipt or a message */
     long long receipt_wait_ms; /* re-send a message without receipt after this */
     bool wait_receipt;         /* pub: wait for the backbone's receipt */
+    char *audience;            /* police, bureau or government: watch and ack */
 };
 
 #define AYCTL_EXIT_OK      0
@@ -33,8 +47,17 @@ int ayctl_encode(const struct ayctl_config *cfg, int argc, char **argv);
 int ayctl_validate(const struct ayctl_config *cfg, int argc, char **argv);
 int ayctl_migrate(const struct ayctl_config *cfg, int argc, char **argv);
 int ayctl_registry(const struct ayctl_config *cfg, int argc, char **argv);
+int ayctl_policy(const struct ayctl_config *cfg, int argc, char **argv);
+int ayctl_watch(const struct ayctl_config *cfg, int argc, char **argv);
+int ayctl_ack(const struct ayctl_config *cfg, int argc, char **argv);
+int ayctl_deadlines(const struct ayctl_config *cfg, int argc, char **argv);
+int ayctl_history(const struct ayctl_config *cfg, int argc, char **argv);
+int ayctl_devices(const struct ayctl_config *cfg, int argc, char **argv);
+int ayctl_heartbeat(const struct ayctl_config *cfg, int argc, char **argv);
 
-/* Shared by the commands: exit code for an error code. */
+/* ---- common.c: shared by the commands ------------------------------------- */
+
+/* Exit code for an error code. */
 int ayctl_exit_code(enum ay_err rc);
 /* Prints "ayctl: <reason>" on stderr. */
 void ayctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -46,5 +69,75 @@ enum ay_err ayctl_read_all(const char *path, size_t max, char **out, size_t *len
  * idbuf, which must outlive *o). */
 void ayctl_mqtt_opts(const struct ayctl_config *cfg, char *idbuf, size_t cap,
                      struct ay_mqtt_opts *o);
+/* A connected database handle (database_url) the caller frees with
+ * ay_pg_free(); nothing is written to *out on failure. */
+enum ay_err ayctl_db_connect(const struct ayctl_config *cfg, struct ay_pg **out,
+                             char err[AY_ERRLEN]);
+/* Parses the value of --count (a positive number); prints the reason on failure. */
+bool ayctl_parse_count(const char *s, long long *out);
+/* The audience of watch and ack: --audience, else the configuration's
+ * `audience`, else "bureau"; prints the reason and returns NULL when it is
+ * not police, bureau or government. Borrowed. */
+const char *ayctl_audience(const struct ayctl_config *cfg, const char *option);
+/* Waits until *got (read under lock) reaches want (0: forever), a signal
+ * came, or, with want > 0, timeout_ms passed (then exit 1, saying how many
+ * arrived). Exit code. */
+int ayctl_wait_count(const struct ayctl_config *cfg, pthread_mutex_t *lock, const long long *got,
+                     long long want);
+
+/* ---- sub.c ------------------------------------------------------------------ */
+
+/* The JSON line `ayctl sub` prints for a message: {"topic", "type",
+ * "message"} or {"topic", "error"}. New string; NULL when out of memory. */
+char *ayctl_sub_render(const struct ay_mqtt_msg *msg);
+
+/* ---- pub.c ------------------------------------------------------------------ */
+
+/* Fills what a sender may leave out of m's header (created if absent, all
+ * of it malloc'd): a new message id, the time, the schema version, the
+ * account as deviceId, the district, and the school of an inbound message. */
+enum ay_err ayctl_fill_header(const struct ayctl_config *cfg, ProtobufCMessage *m, int64_t now_us);
+
+/* ---- deliver.c: publish until the backbone's receipt -------------------------- */
+
+/* The receipt of a delivered message (matched by refMessageId). */
+struct ayctl_receipt {
+    char *json; /* the receipt as JSON; the caller frees it */
+    int status; /* Anyuan__V1__ReceiptStatus */
+    char reason[AY_ERRLEN];
+};
+
+/*
+ * The publisher side of the end-to-end contract (docs/contract.md,
+ * "Delivery"): publishes buf on topic (QoS 1) as the configured account
+ * and, when receipt_topic is not NULL, waits for the Receipt whose
+ * refMessageId is message_id on receipt_topic, re-sending the same bytes
+ * (same message id) every receipt_wait_ms until it arrives or timeout_ms
+ * ran out. Prints the reason of a failure. Exit code; on AYCTL_EXIT_OK with
+ * a receipt topic, *out holds the receipt (out->json the caller frees).
+ */
+int ayctl_deliver(const struct ayctl_config *cfg, const char *topic, const uint8_t *buf, size_t len,
+                  const char *message_id, const char *receipt_topic, struct ayctl_receipt *out);
+
+/* ---- policy.c: a district's policy and time zone -------------------------------- */
+
+/*
+ * The effective policy of district (the stored document over the defaults).
+ * *stored tells whether the district has a row in policies. AY_ERR_NOTFOUND
+ * when the district is not registered; AY_ERR_INVALID when the stored
+ * document does not parse (err names the key). *out written only on AY_OK.
+ */
+enum ay_err ayctl_policy_load(struct ay_pg *db, const char *district,
+                              struct ay_district_policy *out, bool *stored, char err[AY_ERRLEN]);
+
+/*
+ * The time zone to show times of district in, and its policy: read from the
+ * database when db is not NULL, else the defaults (AY_TZ_DEFAULT). A zone
+ * that cannot be loaded (tzdata missing) falls back to China Standard Time
+ * with a warning on stderr. On AY_OK *zone is new (ay_tz_free) and *p (if
+ * not NULL) is written.
+ */
+enum ay_err ayctl_district_zone(struct ay_pg *db, const char *district, struct ay_tz **zone,
+                                struct ay_district_policy *p, char err[AY_ERRLEN]);
 
 #endif

@@ -1,11 +1,8 @@
 /*
  * ayctl main.c - argument parsing, configuration and dispatch only.
  */
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ay_log.h"
 #include "ay_service.h"
@@ -23,6 +20,9 @@ static const struct ay_config_def defs[] = {
     {"wait_receipt", "AY_WAIT_RECEIPT", AY_CFG_BOOL, "true", 0, 0,
      offsetof(struct ayctl_config, wait_receipt),
      "pub: wait for the backbone's receipt (false: only the broker's acknowledgement)"},
+    {"audience", "AY_AUDIENCE", AY_CFG_STRING, "bureau", 0, 0,
+     offsetof(struct ayctl_config, audience),
+     "watch, ack: the account's audience (police, bureau or government)"},
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -34,59 +34,48 @@ static const char usage[] =
     "                             an alarm without triggeredAt is triggered now)\n"
     "      [--no-receipt]         do not wait for the backbone's receipt\n"
     "  sub FEED [--count N]       print arriving messages as JSON lines; FEED is\n"
-    "                             alarm, escalation, receipt, ack, school or all,\n"
+    "                             alarm (police feed), raw-alarm, raw-alarm-cancel,\n"
+    "                             escalation, receipt, ack, school or all,\n"
     "                             or --topic FILTER\n"
     "  validate TYPE --json FILE|-  check a message offline, print it normalised\n"
     "  encode TYPE --json FILE|-  print the message as protobuf bytes (for other\n"
     "                             MQTT clients, e.g. mosquitto_pub -f)\n"
     "  migrate [--status]         apply database migrations\n"
     "  registry add-district D | add-school D S | add-device S DEVICE [KIND]\n"
+    "      | set-school S [--address T] [--phone P] | set-device DEVICE [--location T]\n"
+    "        [--geo LAT,LON] [--place NAME] [--heartbeat S]  what the police feed shows\n"
+    "  policy show [--district D]  print the district's effective policy as JSON\n"
+    "  policy set KEY VALUE [--district D]\n"
+    "                             change one key (dotted path: written_report,\n"
+    "                             chains.bureau[0].ack_timeout, routing.SEVERITY_II);\n"
+    "                             VALUE is JSON if it parses as JSON, else a string\n"
+    "  policy import FILE|- [--district D]  replace the policy document\n"
+    "\n"
+    "For police, bureau and government staff (text in Chinese; --lang en: English):\n"
+    "  watch [--audience A] [--count N] [--lang en] [--json]\n"
+    "                             print each escalation of your audience as a line\n"
+    "  ack ESCALATION_ID STATE [--note TEXT] [--by NAME] [--audience A] [--no-receipt]\n"
+    "                             acknowledge: STATE is received, dispatched,\n"
+    "                             on-scene, resolved or false-alarm; prints the receipt\n"
+    "  deadlines [--district D] [--school S] [--all] [--lang en]\n"
+    "                             open deadlines per school (--all: also those met or\n"
+    "                             cancelled in the last 30 days)\n"
+    "  history ID [--lang en]     everything about one incident, alarm, hazard or\n"
+    "                             escalation, in time order\n"
+    "  devices [--school S | --all] [--district D] [--lang en] [--json]\n"
+    "                             each button: online or offline, last heartbeat,\n"
+    "                             battery, tamper, fault, last test\n"
+    "\n"
+    "For devices and integrators:\n"
+    "  heartbeat [--interval S] [--count N] [--battery PERCENT]\n"
+    "                             be a supervised device: a last will, then a\n"
+    "                             heartbeat every S seconds (default 60) until stopped\n"
+    "\n"
     "  config                     print the effective configuration\n"
     "  config-reference           print the configuration table as Markdown\n"
     "\n"
     "TYPE: alarm alarm-cancel notice report hazard hazard-update monthly status\n"
     "      receipt escalation ack\n";
-
-void ayctl_fail(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("ayctl: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
-int ayctl_exit_code(enum ay_err rc)
-{
-    switch (rc) {
-    case AY_OK:
-        return AYCTL_EXIT_OK;
-    case AY_ERR_INVALID:
-    case AY_ERR_CONFIG:
-        return AYCTL_EXIT_USAGE;
-    default:
-        return AYCTL_EXIT_FAILURE;
-    }
-}
-
-void ayctl_mqtt_opts(const struct ayctl_config *cfg, char *idbuf, size_t cap,
-                     struct ay_mqtt_opts *o)
-{
-    memset(o, 0, sizeof(*o));
-    if (cfg->common.mqtt_client_id && *cfg->common.mqtt_client_id)
-        snprintf(idbuf, cap, "%s", cfg->common.mqtt_client_id);
-    else if (cfg->common.mqtt_username && *cfg->common.mqtt_username)
-        snprintf(idbuf, cap, "%s", cfg->common.mqtt_username);
-    else
-        snprintf(idbuf, cap, "ayctl-%ld", (long)getpid());
-    o->url = cfg->common.mqtt_url;
-    o->client_id = idbuf;
-    o->username = cfg->common.mqtt_username;
-    o->password = cfg->common.mqtt_password;
-    o->ca_file = cfg->common.mqtt_ca_file;
-    o->clean_start = true;
-}
 
 static const struct ay_service_def service = {
     .name = "ayctl",
@@ -122,6 +111,20 @@ int main(int argc, char **argv)
         code = ayctl_migrate(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "registry") == 0)
         code = ayctl_registry(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "policy") == 0)
+        code = ayctl_policy(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "watch") == 0)
+        code = ayctl_watch(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "ack") == 0)
+        code = ayctl_ack(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "deadlines") == 0)
+        code = ayctl_deadlines(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "history") == 0)
+        code = ayctl_history(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "devices") == 0)
+        code = ayctl_devices(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "heartbeat") == 0)
+        code = ayctl_heartbeat(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "config") == 0) {
         ay_config_log(defs, NDEFS, &cfg);
         code = AYCTL_EXIT_OK;

@@ -1,17 +1,13 @@
 /*
  * ayctl pub / validate: JSON in, protobuf on the wire, receipt out.
  *
- * The publisher side of the end-to-end contract (docs/contract.md,
- * "Delivery"): the message is kept until its Receipt arrives and re-sent
- * with the same message id after receipt_wait_ms; the recorder stores it
- * once however often it arrives.
+ * The message is kept until its Receipt arrives and re-sent with the same
+ * message id (deliver.c); the recorder stores it once however often it
+ * arrives.
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "anyuan/v1/common.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
@@ -20,7 +16,6 @@
 #include "ay_mqtt.h"
 #include "ay_msgtype.h"
 #include "ay_schema.h"
-#include "ay_sync.h"
 #include "ay_time.h"
 #include "ay_topic.h"
 #include "ay_uuid.h"
@@ -33,55 +28,6 @@ struct pub_args {
     const char *audience; /* ack, escalation */
     bool no_receipt;
 };
-
-/* What the receipt listener shares with the main thread (Paho thread writes). */
-struct receipt_wait {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    const char *message_id;
-    char *json; /* the matching receipt as JSON, set once */
-    int status;
-    char reason[AY_ERRLEN];
-};
-
-enum ay_err ayctl_read_all(const char *path, size_t max, char **out, size_t *len,
-                           char err[AY_ERRLEN])
-{
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char *buf = NULL;
-    size_t n = 0;
-    enum ay_err rc = AY_OK;
-
-    if (f == NULL) {
-        ay_errf(err, "%s: cannot open: %s", path, strerror(errno));
-        return AY_ERR_INVALID;
-    }
-    buf = malloc(max + 2);
-    if (buf == NULL) {
-        rc = AY_ERR_NOMEM;
-        goto cleanup;
-    }
-    n = fread(buf, 1, max + 1, f);
-    if (ferror(f)) {
-        ay_errf(err, "%s: cannot read: %s", path, strerror(errno));
-        rc = AY_ERR_IO;
-        goto cleanup;
-    }
-    if (n > max) {
-        ay_errf(err, "%s: larger than %zu bytes", path, max);
-        rc = AY_ERR_INVALID;
-        goto cleanup;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    buf = NULL;
-cleanup:
-    free(buf);
-    if (f != stdin)
-        fclose(f);
-    return rc;
-}
 
 static int parse_args(int argc, char **argv, struct pub_args *a)
 {
@@ -140,8 +86,7 @@ static enum ay_err fill_str(char **field, const char *value)
     return AY_OK;
 }
 
-/* Fills what the sender may leave out: id, time, version, who and where. */
-static enum ay_err fill_header(const struct ayctl_config *cfg, ProtobufCMessage *m, int64_t now_us)
+enum ay_err ayctl_fill_header(const struct ayctl_config *cfg, ProtobufCMessage *m, int64_t now_us)
 {
     char id[AY_UUID_STRLEN];
     Anyuan__V1__Header *h = header_of(m);
@@ -207,7 +152,7 @@ static int load_message(const struct ayctl_config *cfg, const struct pub_args *a
         rc = ay_codec_from_json((*type)->desc, json, len, &m, err);
     int64_t now = ay_time_now_us();
     if (rc == AY_OK)
-        rc = fill_header(cfg, m, now);
+        rc = ayctl_fill_header(cfg, m, now);
     if (rc == AY_OK)
         rc = fill_trigger_time(m, now);
     if (rc == AY_OK && (rc = ay_schema_validate(m, now, err)) != AY_OK && (*type)->any_clock &&
@@ -240,86 +185,14 @@ static enum ay_err topic_for(const struct ayctl_config *cfg, const struct pub_ar
     }
     if (t->direction == AY_DIR_INBOUND)
         return ay_topic_school(topic, h->district_id, h->school_id, h->device_id, t->topic_kind);
+    /* Acks and escalations: the configured audience unless --audience says. */
+    const char *audience = a->audience ? a->audience : (cfg->audience ? cfg->audience : "");
     if (t->direction == AY_DIR_ACK)
-        return ay_topic_ack(topic, cfg->common.district, a->audience ? a->audience : "",
+        return ay_topic_ack(topic, cfg->common.district, audience,
                             cfg->common.mqtt_username ? cfg->common.mqtt_username : "");
     if (strcmp(t->name, "escalation") == 0)
-        return ay_topic_escalation(topic, cfg->common.district, a->audience ? a->audience : "");
+        return ay_topic_escalation(topic, cfg->common.district, audience);
     return AY_ERR_INVALID;
-}
-
-/* Paho receive thread: is this the receipt we wait for? */
-static void on_receipt(void *arg, const struct ay_mqtt_msg *msg)
-{
-    struct receipt_wait *w = arg;
-    char err[AY_ERRLEN];
-    char *json = NULL;
-    Anyuan__V1__Receipt *r = anyuan__v1__receipt__unpack(NULL, msg->len, msg->payload);
-
-    if (r == NULL) {
-        ay_log_warn("ignoring undecodable message on receipt topic", "topic", msg->topic, NULL);
-        return;
-    }
-    if (strcmp(r->ref_message_id, w->message_id) == 0 &&
-        ay_codec_to_json(&r->base, false, &json, err) == AY_OK) {
-        pthread_mutex_lock(&w->lock);
-        if (w->json == NULL) {
-            w->json = json;
-            json = NULL;
-            w->status = r->status;
-            snprintf(w->reason, sizeof(w->reason), "%s", r->reason);
-        }
-        pthread_cond_broadcast(&w->cond);
-        pthread_mutex_unlock(&w->lock);
-    }
-    free(json);
-    anyuan__v1__receipt__free_unpacked(r, NULL);
-}
-
-/* Waits until the receipt came or wait_ms passed; true if it came. */
-static bool receipt_arrived(struct receipt_wait *w, long long wait_ms)
-{
-    int64_t until = ay_mono_deadline_us((int)wait_ms);
-    pthread_mutex_lock(&w->lock);
-    while (w->json == NULL)
-        if (!ay_cond_wait_until(&w->cond, &w->lock, until))
-            break;
-    bool got = w->json != NULL;
-    pthread_mutex_unlock(&w->lock);
-    return got;
-}
-
-/* Publishes until a receipt arrives (or only once, without receipts). */
-static int send_until_receipt(const struct ayctl_config *cfg, struct ay_mqtt *c, const char *topic,
-                              const uint8_t *buf, size_t len, bool want_receipt,
-                              struct receipt_wait *w)
-{
-    char err[AY_ERRLEN] = "";
-    int64_t deadline = ay_time_now_us() + cfg->timeout_ms * 1000;
-    int attempt = 0;
-
-    for (;;) {
-        int64_t left_ms = (deadline - ay_time_now_us()) / 1000;
-        if (left_ms <= 0) {
-            ayctl_fail("no receipt for message %s within %lld ms (sent %d times); it may not be "
-                       "stored: send it again with the same messageId",
-                       w->message_id, cfg->timeout_ms, attempt);
-            return AYCTL_EXIT_FAILURE;
-        }
-        enum ay_err rc = ay_mqtt_publish_wait(c, topic, buf, len, 1, (int)left_ms, err);
-        attempt++;
-        if (rc != AY_OK) {
-            ayctl_fail("%s", err);
-            return AYCTL_EXIT_FAILURE;
-        }
-        if (attempt > 1)
-            ay_log_warn("re-sent message without receipt", "msg_id", w->message_id, NULL);
-        if (!want_receipt)
-            return AYCTL_EXIT_OK;
-        long long wait = cfg->receipt_wait_ms < left_ms ? cfg->receipt_wait_ms : left_ms;
-        if (receipt_arrived(w, wait))
-            return AYCTL_EXIT_OK;
-    }
 }
 
 static int publish(const struct ayctl_config *cfg, const struct pub_args *a,
@@ -328,38 +201,27 @@ static int publish(const struct ayctl_config *cfg, const struct pub_args *a,
     char err[AY_ERRLEN] = "";
     char topic[AY_TOPIC_MAX];
     char receipt_topic[AY_TOPIC_MAX];
-    char idbuf[64];
-    struct ay_mqtt *c = NULL;
     uint8_t *buf = NULL;
-    int code = AYCTL_EXIT_FAILURE;
+    struct ayctl_receipt r = {.json = NULL};
     const Anyuan__V1__Header *h = header_of(m);
-    struct receipt_wait w = {.message_id = h->message_id};
     bool want_receipt = cfg->wait_receipt && !a->no_receipt && t->direction == AY_DIR_INBOUND;
+    int code = AYCTL_EXIT_USAGE;
 
-    pthread_mutex_init(&w.lock, NULL);
-    ay_cond_init(&w.cond);
-    if (topic_for(cfg, a, t, h, topic) != AY_OK) {
+    if (topic_for(cfg, a, t, h, topic) != AY_OK ||
+        (want_receipt &&
+         ay_topic_receipt(receipt_topic, h->district_id, h->school_id, h->device_id) != AY_OK)) {
         ayctl_fail("cannot build a topic for %s (check district, school, device and --audience)",
                    t->name);
-        code = AYCTL_EXIT_USAGE;
         goto cleanup;
     }
+    code = AYCTL_EXIT_FAILURE;
     size_t len = protobuf_c_message_get_packed_size(m);
     buf = malloc(len ? len : 1);
     if (buf == NULL)
         goto cleanup;
     protobuf_c_message_pack(m, buf);
-    struct ay_mqtt_opts o;
-    ayctl_mqtt_opts(cfg, idbuf, sizeof(idbuf), &o);
-    if (ay_mqtt_new(&o, want_receipt ? on_receipt : NULL, &w, &c, err) != AY_OK ||
-        (want_receipt &&
-         (ay_topic_receipt(receipt_topic, h->district_id, h->school_id, h->device_id) != AY_OK ||
-          ay_mqtt_subscribe(c, receipt_topic, 1, err) != AY_OK)) ||
-        ay_mqtt_connect(c, (int)cfg->timeout_ms, err) != AY_OK) {
-        ayctl_fail("%s", err[0] ? err : "cannot set up the MQTT client");
-        goto cleanup;
-    }
-    code = send_until_receipt(cfg, c, topic, buf, len, want_receipt, &w);
+    code =
+        ayctl_deliver(cfg, topic, buf, len, h->message_id, want_receipt ? receipt_topic : NULL, &r);
     if (code != AYCTL_EXIT_OK)
         goto cleanup;
     if (!want_receipt) {
@@ -369,19 +231,16 @@ static int publish(const struct ayctl_config *cfg, const struct pub_args *a,
         free(json);
         ay_log_info("published", "type", t->name, "msg_id", h->message_id, "topic", topic, NULL);
     } else {
-        printf("%s\n", w.json);
-        if (w.status == ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED) {
-            ayctl_fail("message %s was rejected: %s", h->message_id, w.reason);
+        printf("%s\n", r.json);
+        if (r.status == ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED) {
+            ayctl_fail("message %s was rejected: %s", h->message_id, r.reason);
             code = AYCTL_EXIT_FAILURE;
         }
     }
     fflush(stdout);
 cleanup:
-    ay_mqtt_free(c);
     free(buf);
-    free(w.json);
-    pthread_cond_destroy(&w.cond);
-    pthread_mutex_destroy(&w.lock);
+    free(r.json);
     return code;
 }
 

@@ -1,6 +1,9 @@
 /*
  * ayctl sub: print what arrives on a feed as JSON lines on stdout:
- *   {"topic":"ay/v1/d01/school/sch-0102/btn-0102-01/alarm","type":"alarm","message":{...}}
+ *   {"topic":"ay/v1/d01/police/alarm","type":"police-alarm","message":{...}}
+ * Feed `alarm` is the district's police alarm feed (what police accounts
+ * may read); `raw-alarm` and `raw-alarm-cancel` are the devices' own topics
+ * (for service accounts).
  * A message that cannot be decoded is printed with "error" instead of
  * "message" (and never stops the feed). "subscribed" is logged on stderr
  * once the broker granted the subscription, so scripts know when to start.
@@ -9,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -18,8 +20,6 @@
 #include "ay_log.h"
 #include "ay_mqtt.h"
 #include "ay_msgtype.h"
-#include "ay_service.h"
-#include "ay_time.h"
 #include "ay_topic.h"
 #include "ayctl.h"
 
@@ -28,12 +28,22 @@ struct sub_state {
     long long count; /* messages printed */
 };
 
+/* ay/v1/{district}/police/alarm, the police alarm feed. */
+static bool is_police_feed(const char *topic)
+{
+    const char *d = strncmp(topic, "ay/v1/", 6) == 0 ? topic + 6 : NULL;
+    const char *rest = d ? strchr(d, '/') : NULL;
+    return rest != NULL && rest > d && strcmp(rest, "/police/alarm") == 0;
+}
+
 /* The message type a topic carries, or NULL. */
 static const struct ay_msgtype *type_of_topic(const char *topic)
 {
     struct ay_topic t;
     char err[AY_ERRLEN];
 
+    if (is_police_feed(topic))
+        return ay_msgtype_by_name("police-alarm");
     if (ay_topic_parse(topic, &t, err) != AY_OK)
         return NULL;
     switch (t.cls) {
@@ -53,8 +63,7 @@ static const struct ay_msgtype *type_of_topic(const char *topic)
     return NULL;
 }
 
-/* Builds the output line for one message; caller frees. */
-static char *render(const struct ay_mqtt_msg *msg)
+char *ayctl_sub_render(const struct ay_mqtt_msg *msg)
 {
     char err[AY_ERRLEN] = "";
     cJSON *line = cJSON_CreateObject();
@@ -88,7 +97,7 @@ static char *render(const struct ay_mqtt_msg *msg)
 static void on_message(void *arg, const struct ay_mqtt_msg *msg)
 {
     struct sub_state *s = arg;
-    char *line = render(msg);
+    char *line = ayctl_sub_render(msg);
 
     pthread_mutex_lock(&s->lock);
     if (line) {
@@ -111,8 +120,10 @@ static int feed_filter(const struct ayctl_config *cfg, const char *feed, const c
     int n;
 
     if (strcmp(feed, "alarm") == 0)
+        n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/police/alarm", d);
+    else if (strcmp(feed, "raw-alarm") == 0)
         n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/school/+/+/alarm", d);
-    else if (strcmp(feed, "alarm-cancel") == 0)
+    else if (strcmp(feed, "raw-alarm-cancel") == 0)
         n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/school/+/+/alarm-cancel", d);
     else if (strcmp(feed, "escalation") == 0)
         n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/escalation/%s", d, arg ? arg : "+");
@@ -125,47 +136,13 @@ static int feed_filter(const struct ayctl_config *cfg, const char *feed, const c
     else if (strcmp(feed, "all") == 0)
         n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/#", d);
     else {
-        ayctl_fail("unknown feed \"%s\": use alarm, alarm-cancel, escalation "
-                   "[police|bureau], "
-                   "ack, receipt, school [SCHOOL], all, or --topic FILTER",
+        ayctl_fail("unknown feed \"%s\": use alarm (the police feed), raw-alarm, "
+                   "raw-alarm-cancel, escalation [police|bureau], ack, receipt, school [SCHOOL], "
+                   "all, or --topic FILTER",
                    feed);
         return AYCTL_EXIT_USAGE;
     }
     return (n < 0 || n >= AY_TOPIC_MAX) ? AYCTL_EXIT_USAGE : AYCTL_EXIT_OK;
-}
-
-static int parse_count(const char *s, long long *out)
-{
-    char *end = NULL;
-    long long v = strtoll(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < 1) {
-        ayctl_fail("--count: expected a positive number, got \"%s\"", s);
-        return AYCTL_EXIT_USAGE;
-    }
-    *out = v;
-    return AYCTL_EXIT_OK;
-}
-
-/* Runs until --count messages arrived, a signal, or --count's timeout. */
-static int run(const struct ayctl_config *cfg, struct ay_mqtt *c, struct sub_state *s,
-               long long count)
-{
-    int64_t deadline = ay_time_now_us() + cfg->timeout_ms * 1000;
-    (void)c;
-    while (!ay_service_stopping()) {
-        pthread_mutex_lock(&s->lock);
-        long long got = s->count;
-        pthread_mutex_unlock(&s->lock);
-        if (count > 0 && got >= count)
-            return AYCTL_EXIT_OK;
-        if (count > 0 && ay_time_now_us() > deadline) {
-            ayctl_fail("only %lld of %lld messages arrived within %lld ms", got, count,
-                       cfg->timeout_ms);
-            return AYCTL_EXIT_FAILURE;
-        }
-        (void)ay_service_sleep_ms(20);
-    }
-    return AYCTL_EXIT_OK;
 }
 
 int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
@@ -182,7 +159,7 @@ int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
-            if (parse_count(argv[++i], &count) != AYCTL_EXIT_OK)
+            if (!ayctl_parse_count(argv[++i], &count))
                 return AYCTL_EXIT_USAGE;
         } else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
             snprintf(filter, sizeof(filter), "%s", argv[++i]);
@@ -212,7 +189,7 @@ int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
         goto cleanup;
     }
     ay_log_info("subscribed", "topic", filter, NULL);
-    code = run(cfg, c, &s, count);
+    code = ayctl_wait_count(cfg, &s.lock, &s.count, count);
 cleanup:
     ay_mqtt_free(c);
     pthread_mutex_destroy(&s.lock);

@@ -16,7 +16,7 @@ WHERE n.id = c.id AND e.id = n.escalation_id
 RETURNING n.id::text, n.escalation_id::text, n.district_id, n.audience, n.level, n.target,
           n.kind, coalesce((extract(epoch FROM n.ack_due_at) * 1000000)::bigint, 0),
           e.subject_kind, e.subject_id::text, e.school_id, e.reason, e.severity,
-          e.summary_zh, e.summary_en, e.chain::text,
+          coalesce(n.summary_zh, e.summary_zh), coalesce(n.summary_en, e.summary_en), e.chain::text,
           coalesce((SELECT d.kind FROM deadlines d WHERE d.id = e.deadline_id), ''),
           coalesce((SELECT (extract(epoch FROM d.due_at) * 1000000)::bigint
                     FROM deadlines d WHERE d.id = e.deadline_id), 0),
