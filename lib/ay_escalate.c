@@ -38,27 +38,11 @@ enum {
 
 /* ---- words --------------------------------------------------------------- */
 
-static const char *label(const char *prefix, int value, enum ay_lang lang)
+/* The label of value of a contract enum (lib/ay_labels); NULL if none. */
+static const char *label(const ProtobufCEnumDescriptor *d, int value, enum ay_lang lang)
 {
-    /* The contract's enums by their value names' prefixes. */
-    static const struct {
-        const char *prefix;
-        const char *names[12];
-    } enums[] = {
-        {"SEVERITY",
-         {"SEVERITY_UNSPECIFIED", "SEVERITY_I", "SEVERITY_II", "SEVERITY_III", "SEVERITY_IV"}},
-        {"DEADLINE_KIND",
-         {"DEADLINE_KIND_UNSPECIFIED", "DEADLINE_KIND_VERBAL_NOTICE",
-          "DEADLINE_KIND_WRITTEN_REPORT", "DEADLINE_KIND_FINAL_REPORT",
-          "DEADLINE_KIND_HAZARD_RECTIFICATION", "DEADLINE_KIND_MONTHLY_REPORT",
-          "DEADLINE_KIND_ACKNOWLEDGEMENT", "DEADLINE_KIND_ALARM_NOTICE",
-          "DEADLINE_KIND_FOLLOW_UP_REPORT"}},
-    };
-    for (size_t i = 0; i < sizeof(enums) / sizeof(enums[0]); i++)
-        if (strcmp(enums[i].prefix, prefix) == 0 && value >= 0 && value < 12 &&
-            enums[i].names[value] != NULL)
-            return ay_label_of(enums[i].names[value], lang);
-    return NULL;
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
+    return v ? ay_label_of(v->name, lang) : NULL;
 }
 
 void ay_escalate_incident_words(const char *category, const char *severity,
@@ -106,8 +90,8 @@ void ay_escalate_words(int subject_kind, const char *category, const char *sever
         snprintf(s->what_en, sizeof(s->what_en), "safety hazard");
         break;
     case SUBJECT_MONTHLY:
-        snprintf(s->what_zh, sizeof(s->what_zh), "安全月报");
-        snprintf(s->what_en, sizeof(s->what_en), "monthly safety report");
+        snprintf(s->what_zh, sizeof(s->what_zh), "定期报告");
+        snprintf(s->what_en, sizeof(s->what_en), "periodic report");
         break;
     default:
         snprintf(s->what_zh, sizeof(s->what_zh), "事项");
@@ -135,8 +119,12 @@ static void summarize(struct ay_esc_plan *e, int32_t offset_s)
     const char *sz = s->school_zh[0] ? s->school_zh : s->school;
     const char *se = s->school_en[0] ? s->school_en : s->school;
     char due[32] = "";
-    const char *dz = e->missed.have ? label("DEADLINE_KIND", e->missed.kind, AY_LANG_ZH) : NULL;
-    const char *de = e->missed.have ? label("DEADLINE_KIND", e->missed.kind, AY_LANG_EN) : NULL;
+    const char *dz = e->missed.have
+                         ? label(&anyuan__v1__deadline_kind__descriptor, e->missed.kind, AY_LANG_ZH)
+                         : NULL;
+    const char *de = e->missed.have
+                         ? label(&anyuan__v1__deadline_kind__descriptor, e->missed.kind, AY_LANG_EN)
+                         : NULL;
 
     if (e->missed.have)
         local_text(e->missed.due_us, offset_s, due, sizeof(due));
@@ -203,6 +191,42 @@ static void summarize(struct ay_esc_plan *e, int32_t offset_s)
         snprintf(e->summary_en, sizeof(e->summary_en), "%s reports an %s; please acknowledge.", se,
                  s->what_en);
         break;
+    }
+}
+
+/* "25 分钟" / "25 min", hours under two days, else days. */
+static void late_words(int64_t late_s, enum ay_lang lang, char *buf, size_t cap)
+{
+    int64_t m = (late_s + 59) / 60;
+    bool zh = lang == AY_LANG_ZH;
+    if (m < 120)
+        snprintf(buf, cap, zh ? "%lld 分钟" : "%lld min", (long long)m);
+    else if (m < 48 * 60)
+        snprintf(buf, cap, zh ? "%lld 小时" : "%lld h", (long long)(m / 60));
+    else
+        snprintf(buf, cap, zh ? "%lld 天" : "%lld days", (long long)(m / 1440));
+}
+
+void ay_escalate_met_summary(const char *school_zh, const char *school_en, int deadline_kind,
+                             int64_t late_s, char zh[AY_SUMMARY_MAX], char en[AY_SUMMARY_MAX])
+{
+    const char *kz = label(&anyuan__v1__deadline_kind__descriptor, deadline_kind, AY_LANG_ZH);
+    const char *ke = label(&anyuan__v1__deadline_kind__descriptor, deadline_kind, AY_LANG_EN);
+    const char *se = school_en && school_en[0] ? school_en : school_zh;
+    char lz[32], le[32];
+
+    late_words(late_s, AY_LANG_ZH, lz, sizeof(lz));
+    late_words(late_s, AY_LANG_EN, le, sizeof(le));
+    if (late_s > 0) {
+        snprintf(zh, AY_SUMMARY_MAX, "%s %s已收到（迟报 %s），督办解除，无需再处置。", school_zh,
+                 kz ? kz : "报告", lz);
+        snprintf(en, AY_SUMMARY_MAX, "%s: %s received, %s late; the follow-up is over.", se,
+                 ke ? ke : "report", le);
+    } else {
+        snprintf(zh, AY_SUMMARY_MAX, "%s %s已收到，督办解除，无需再处置。", school_zh,
+                 kz ? kz : "报告");
+        snprintf(en, AY_SUMMARY_MAX, "%s: %s received; the follow-up is over.", se,
+                 ke ? ke : "report");
     }
 }
 

@@ -161,6 +161,12 @@ void ay_escalate_words(int subject_kind, const char *category, const char *sever
                        const char *alarm_kind, const char *device, const char *location,
                        struct ay_esc_subject *s);
 
+/* The summary of a RESOLVED notification of a missed deadline (its kind:
+ * DeadlineKind) met late_s seconds after its due time: the follow-up is
+ * over. school_en may be "" (school_zh is used). */
+void ay_escalate_met_summary(const char *school_zh, const char *school_en, int deadline_kind,
+                             int64_t late_s, char zh[AY_SUMMARY_MAX], char en[AY_SUMMARY_MAX]);
+
 /* The summary of a RESOLVED notification: what an escalation of reason
  * (EscalationReason) about s told is over (a device back online). */
 void ay_escalate_resolved_summary(int reason, const struct ay_esc_subject *s,

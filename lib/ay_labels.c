@@ -117,6 +117,8 @@ static const struct label labels[] = {
     {"DEADLINE_KIND_ACKNOWLEDGEMENT", "签收", "Acknowledgement"},
     {"DEADLINE_KIND_ALARM_NOTICE", "报警后事件报告", "Notice after an alarm"},
     {"DEADLINE_KIND_FOLLOW_UP_REPORT", "续报", "Follow-up report"},
+    {"DEADLINE_KIND_RISK_REPORT", "风险研判报告", "Risk report (every two months)"},
+    {"DEADLINE_KIND_HAZARD_SELF_CHECK", "隐患自查报告", "Hazard self-inspection report"},
     /* ReceiptStatus */
     {"RECEIPT_STATUS_UNSPECIFIED", "未指定", "Unspecified"},
     {"RECEIPT_STATUS_STORED", "已存档", "Stored"},
@@ -127,7 +129,11 @@ static const struct label labels[] = {
     {"SUBJECT_KIND_ALARM", "一键报警", "Alarm"},
     {"SUBJECT_KIND_INCIDENT", "安全事件", "Incident"},
     {"SUBJECT_KIND_HAZARD", "安全隐患", "Hazard"},
-    {"SUBJECT_KIND_MONTHLY_REPORT", "安全月报", "Monthly report"},
+    {"SUBJECT_KIND_MONTHLY_REPORT", "定期报告", "Periodic report"},
+    {"PERIODIC_REPORT_KIND_UNSPECIFIED", "未指定", "Unspecified"},
+    {"PERIODIC_REPORT_KIND_MONTHLY_SAFETY", "安全月报表", "Monthly safety report"},
+    {"PERIODIC_REPORT_KIND_RISK", "风险研判报告", "Risk report (every two months)"},
+    {"PERIODIC_REPORT_KIND_HAZARD_SELF_CHECK", "隐患自查报告", "Hazard self-inspection report"},
     {"SUBJECT_KIND_DEVICE", "报警设备", "Device"},
     /* EscalationReason */
     {"ESCALATION_REASON_UNSPECIFIED", "未指定", "Unspecified"},

@@ -157,6 +157,8 @@ void ay_policy_defaults(struct ay_district_policy *p)
     p->alarm_notice_s = 60 * 60;
     p->false_alarm_window_s = 30 * 60;
     p->monthly_report_day = 5; /* rule 4: before the 5th of the next month */
+    p->risk_report_day = 5;    /* every two months: before the 5th after the two */
+    p->self_check_day = 5;     /* the monthly hazard self-inspection, likewise */
     p->unresolved_reescalation_s = 4 * 3600;
     /* domain.md rule 1, 联得通: two missed heartbeats flag a button. */
     p->device_gap_factor = 2;
@@ -397,6 +399,8 @@ static const struct {
     {"alarm_notice", K_DURATION, offsetof(struct ay_district_policy, alarm_notice_s)},
     {"false_alarm_window", K_DURATION, offsetof(struct ay_district_policy, false_alarm_window_s)},
     {"monthly_report_day", K_MONTH_DAY, offsetof(struct ay_district_policy, monthly_report_day)},
+    {"risk_report_day", K_MONTH_DAY, offsetof(struct ay_district_policy, risk_report_day)},
+    {"self_check_day", K_MONTH_DAY, offsetof(struct ay_district_policy, self_check_day)},
     {"unresolved_reescalation", K_DURATION,
      offsetof(struct ay_district_policy, unresolved_reescalation_s)},
     {"device_gap_factor", K_FACTOR, offsetof(struct ay_district_policy, device_gap_factor)},
@@ -541,6 +545,8 @@ char *ay_policy_to_json(const struct ay_district_policy *p, bool pretty)
               put_duration(o, "alarm_notice", p->alarm_notice_s) &&
               put_duration(o, "false_alarm_window", p->false_alarm_window_s) &&
               ay_json_num(o, "monthly_report_day", p->monthly_report_day) &&
+              ay_json_num(o, "risk_report_day", p->risk_report_day) &&
+              ay_json_num(o, "self_check_day", p->self_check_day) &&
               put_duration(o, "unresolved_reescalation", p->unresolved_reescalation_s) &&
               ay_json_num(o, "device_gap_factor", p->device_gap_factor) &&
               ay_json_num(o, "low_battery_percent", p->low_battery_percent);

@@ -18,6 +18,8 @@
  *    "alarm_notice": "1h",                an alarm (not a test) expects a notice
  *    "false_alarm_window": "30m",         a false-alarm cancel within it ends that
  *    "monthly_report_day": 5,             due at 00:00 local on this day (1..28)
+ *    "risk_report_day": 5,                the risk report of two months, likewise
+ *    "self_check_day": 5,                 the monthly hazard self-inspection, likewise
  *    "unresolved_reescalation": "4h",     acknowledged but unresolved -> re-escalate
  *    "device_gap_factor": 2,              a device silent this many heartbeat
  *                                         intervals is flagged offline
@@ -108,6 +110,8 @@ struct ay_district_policy {
     int64_t alarm_notice_s;
     int64_t false_alarm_window_s;
     int monthly_report_day;
+    int risk_report_day;
+    int self_check_day;
     int64_t unresolved_reescalation_s;
     int device_gap_factor;
     int low_battery_percent;

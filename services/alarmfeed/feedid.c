@@ -1,6 +1,5 @@
 /*
- * feedid.c - the feed id; see feedid.h. SHA-256 is OpenSSL's (libcrypto,
- * already on every machine that runs Paho with TLS).
+ * feedid.c - the feed id; see feedid.h.
  */
 #include "feedid.h"
 
@@ -8,15 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "ay_schema.h"
-
-bool alarmfeed_sha256(const void *data, size_t len, uint8_t out[32])
-{
-    unsigned int n = 0;
-    return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
-}
 
 /* ---- the feed id -------------------------------------------------------------- */
 
@@ -25,7 +16,6 @@ enum ay_err alarmfeed_feed_id(enum alarmfeed_event ev, const char *district, con
 {
     char name[256];
     char id[AY_UUID_STRLEN];
-    uint8_t d[32];
 
     if (!ay_schema_uuid_is_valid(msg_id))
         return AY_ERR_INVALID;
@@ -35,13 +25,5 @@ enum ay_err alarmfeed_feed_id(enum alarmfeed_event ev, const char *district, con
                      ev == ALARMFEED_CANCEL ? "cancel" : "alarm", district, school, device, id);
     if (n < 0 || (size_t)n >= sizeof(name))
         return AY_ERR_INVALID;
-    if (!alarmfeed_sha256(name, (size_t)n, d))
-        return AY_ERR_NOMEM;
-    d[6] = (uint8_t)(0x80 | (d[6] & 0x0f)); /* version 8 */
-    d[8] = (uint8_t)(0x80 | (d[8] & 0x3f)); /* RFC 9562 variant */
-    snprintf(out, AY_UUID_STRLEN,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", d[0], d[1],
-             d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14],
-             d[15]);
-    return AY_OK;
+    return ay_uuid_v8_name(name, (size_t)n, out);
 }

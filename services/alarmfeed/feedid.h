@@ -10,9 +10,9 @@
  *            DEVICE "\n" ID
  *            EVENT "alarm" or "cancel"; DISTRICT, SCHOOL, DEVICE the levels of
  *            the topic the message came on; ID its header.messageId in lower case
- *   digest = SHA-256(name)
- *   id     = digest bytes 0..15; byte 6 = 0x80 | (byte 6 & 0x0f) (version 8),
- *            byte 8 = 0x80 | (byte 8 & 0x3f) (variant 10); lower-case text
+ *   id     = ay_uuid_v8_name(name): SHA-256(name) bytes 0..15; byte 6 =
+ *            0x80 | (byte 6 & 0x0f) (version 8), byte 8 = 0x80 | (byte 8 &
+ *            0x3f) (variant 10); lower-case text
  * The device and school are in the name so that two devices that (wrongly)
  * send the same message id never have one of their alarms dropped as a repeat.
  * Pure functions; thread-safe.
@@ -31,9 +31,6 @@ enum alarmfeed_event {
     ALARMFEED_ALARM = 1,  /* PoliceAlarmEvent ALARM */
     ALARMFEED_CANCEL = 2, /* PoliceAlarmEvent CANCEL */
 };
-
-/* SHA-256 (FIPS 180-4) of len bytes at data; false if OpenSSL failed. */
-bool alarmfeed_sha256(const void *data, size_t len, uint8_t out[32]);
 
 /* Writes the feed id of the rule above into out. AY_ERR_INVALID when msg_id
  * is not a UUID or the name would not fit (ids longer than the contract's);

@@ -103,6 +103,31 @@ static bool header_matches_topic(struct recorder_item *it, const Anyuan__V1__Hea
     return true;
 }
 
+/* A periodic report: which period of which kind it covers, and the id its
+ * deadline was scheduled by (lib/ay_report.h). A risk report may name
+ * either month of its two. */
+static bool periodic_report(struct recorder_item *it)
+{
+    const Anyuan__V1__MonthlyReport *m = (const Anyuan__V1__MonthlyReport *)it->msg;
+    enum ay_report_kind k;
+
+    if (!ay_report_kind_of(m->kind, &k)) {
+        recorder_reject(it, "monthly.kind: unknown report kind %d", m->kind);
+        return false;
+    }
+    if (ay_report_period_of(k, (int)m->year, (int)m->month, &it->report) != AY_OK) {
+        recorder_reject(it, "monthly: no report period %u-%02u (year 2000..2100, month 1..12)",
+                        m->year, m->month);
+        return false;
+    }
+    if (ay_report_subject(it->where.district, it->where.school, &it->report, it->report_subject) !=
+        AY_OK) {
+        recorder_reject(it, "monthly: cannot name the report's period");
+        return false;
+    }
+    return true;
+}
+
 /*
  * Times: a message is checked against the contract with now_us as the
  * present (ay_schema). An alarm, its cancel or a heartbeat is never refused
@@ -160,6 +185,8 @@ static void decode(struct recorder_item *it, int64_t now_us)
     }
     if (!header_matches_topic(it, h))
         return;
+    if (it->msg->descriptor == &anyuan__v1__monthly_report__descriptor && !periodic_report(it))
+        return;
     it->outcome = RECORDER_PENDING;
 }
 
@@ -175,6 +202,11 @@ const char *recorder_incident_ref(const struct recorder_item *it)
     if (it->msg && it->msg->descriptor == &anyuan__v1__incident_report__descriptor)
         return ((const Anyuan__V1__IncidentReport *)it->msg)->incident_id;
     return NULL;
+}
+
+const char *recorder_periodic_ref(const struct recorder_item *it)
+{
+    return it->report_subject[0] ? it->report_subject : NULL;
 }
 
 const char *recorder_hazard_ref(const struct recorder_item *it)
@@ -896,6 +928,28 @@ static void plan_status(struct recorder_item *it, const struct recorder_district
     }
 }
 
+/* A periodic report meets the deadline the watchdog scheduled for its
+ * period (late by how long after its due time it was received); if none
+ * was scheduled yet (a school registered since, or no watchdog ran), the
+ * deadline is created met. The first report of a period counts; a later
+ * one (a correction) is stored and changes no deadline. */
+static void plan_periodic(struct recorder_item *it, const struct recorder_district *d,
+                          const struct recorder_facts *f)
+{
+    int kind = ay_report_deadline_kind(it->report.kind);
+    const struct recorder_open_deadline *o = open_dl(f, kind, it->report_subject);
+    int64_t due = 0;
+
+    if (o == NULL &&
+        (d->tz == NULL || ay_report_due_us(d->tz, &d->policy, &it->report, &due) != AY_OK))
+        return;
+    struct recorder_deadline *dl = add_dl(it, o ? RECORDER_DL_MEET : RECORDER_DL_MET, kind,
+                                          ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_MONTHLY_REPORT,
+                                          it->report_subject, o ? o->due_us : due);
+    if (dl != NULL)
+        snprintf(dl->period, sizeof(dl->period), "%04d-%02d-01", it->report.year, it->report.month);
+}
+
 static void plan_alarm_cancel(struct recorder_item *it, const struct recorder_district *d,
                               const struct recorder_facts *f)
 {
@@ -935,12 +989,7 @@ void recorder_plan_deadlines(struct recorder_item *it, const struct recorder_dis
     } else if (desc == &anyuan__v1__hazard_update__descriptor) {
         plan_hazard_update(it, f);
     } else if (desc == &anyuan__v1__monthly_report__descriptor) {
-        const Anyuan__V1__MonthlyReport *m = (const Anyuan__V1__MonthlyReport *)it->msg;
-        int64_t due = 0;
-        if (d->tz != NULL && ay_deadline_monthly_due_us(d->tz, d->policy.monthly_report_day,
-                                                        (int)m->year, (int)m->month, &due) == AY_OK)
-            add_dl(it, RECORDER_DL_MET, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_MONTHLY_REPORT,
-                   ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_MONTHLY_REPORT, it->msg_id, due);
+        plan_periodic(it, d, f);
     }
 }
 

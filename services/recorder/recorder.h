@@ -29,6 +29,7 @@
 #include "ay_err.h"
 #include "ay_escalate.h"
 #include "ay_policy.h"
+#include "ay_report.h"
 #include "ay_msgtype.h"
 #include "ay_topic.h"
 #include "ay_uuid.h"
@@ -58,6 +59,7 @@ struct recorder_deadline {
     int seq;         /* position in a series (follow-up reports); 0 otherwise */
     int64_t due_us;  /* 0: unknown (a MEET of a deadline the database did not report) */
     int64_t late_us; /* met after due_us by this much (received time); 0 if in time */
+    char period[11]; /* a periodic report's period, "YYYY-MM-01"; "" otherwise */
 };
 
 #define RECORDER_DEADLINES_MAX 6
@@ -110,6 +112,10 @@ struct recorder_item {
     char (*ended_words)[AY_SUMMARY_MAX]; /* its return in words: zh, en (allocated) */
     /* An alarm: a drill (isTest, or a test window of its button). */
     bool drill;
+    /* A periodic report: its period and the id the watchdog scheduled it by
+     * (report_subject "" for other messages). */
+    struct ay_report_period report;
+    char report_subject[AY_UUID_STRLEN];
 };
 
 /* Copies topic and payload. NULL when out of memory. Free with recorder_item_free. */
@@ -131,6 +137,8 @@ void recorder_reject(struct recorder_item *it, const char *fmt, ...)
  * incident or a HazardUpdate's hazard; NULL for other types. Borrowed. */
 const char *recorder_incident_ref(const struct recorder_item *it);
 const char *recorder_hazard_ref(const struct recorder_item *it);
+/* The scheduled id of a periodic report's deadline, or NULL. */
+const char *recorder_periodic_ref(const struct recorder_item *it);
 
 /* ---- facts: what the database knows about a batch (loaded by store.c) ---- */
 

@@ -161,6 +161,8 @@ static const char *get_ref(const struct recorder_item *it)
     const char *r = recorder_incident_ref(it);
     if (r == NULL)
         r = recorder_hazard_ref(it);
+    if (r == NULL)
+        r = recorder_periodic_ref(it);
     if (r == NULL && it->msg && it->msg->descriptor == &anyuan__v1__alarm_cancel__descriptor)
         r = ((const Anyuan__V1__AlarmCancel *)it->msg)->alarm_id;
     if (r == NULL && it->msg && it->msg->descriptor == &anyuan__v1__incident_notice__descriptor) {
@@ -655,6 +657,7 @@ static cJSON *deadline_row(const struct recorder_item *it, const struct recorder
              ay_json_str(o, "district_id", it->where.district) &&
              ay_json_str(o, "school_id", it->where.school) &&
              ay_json_str(o, "created_by", it->msg_id) &&
+             (d->period[0] == '\0' || ay_json_str(o, "period", d->period)) &&
              ay_json_str(o, "status", met ? "met" : "pending") &&
              (!met || (ay_json_str(o, "met_by", it->msg_id) &&
                        ay_json_time(o, "closed_at", it->received_us)));
@@ -717,14 +720,62 @@ static enum ay_err audit_deadlines(struct ay_pg *db, const struct ay_pg_result *
     return rc;
 }
 
-/* New deadlines and changes to existing ones, planned by recorder.c. */
+/* A periodic report's deadline already among rows (two reports of one
+ * period in a batch: the first counts). */
+static bool has_subject(const cJSON *rows, const struct recorder_deadline *d)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rows)
+    {
+        const cJSON *subject = cJSON_GetObjectItemCaseSensitive(r, "subject_id");
+        if (cJSON_IsString(subject) && strcasecmp(subject->valuestring, d->subject_id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Runs one deadline statement (rows taken) and writes its audit rows; the
+ * escalations of deadlines it left met (missed before: a late report) end. */
+static enum ay_err run_deadlines(struct ay_pg *db, const char *stmt, cJSON *rows, bool changes,
+                                 char err[AY_ERRLEN])
+{
+    struct ay_pg_result *res = NULL;
+    if (cJSON_GetArraySize(rows) == 0) {
+        cJSON_Delete(rows);
+        return AY_OK;
+    }
+    enum ay_err rc = exec_json(db, stmt, rows, NULL, &res, err);
+    if (rc == AY_OK)
+        rc = audit_deadlines(db, res, changes, err);
+    if (rc == AY_OK) {
+        struct ay_pg_result *ids = NULL;
+        const char **batch = calloc((size_t)ay_pg_nrows(res) + 1, sizeof(*batch));
+        size_t k = 0;
+        if (batch == NULL)
+            rc = AY_ERR_NOMEM;
+        for (int r = 0; rc == AY_OK && r < ay_pg_nrows(res); r++)
+            if (strcmp(ay_pg_value(res, r, 5), "met") == 0)
+                batch[k++] = ay_pg_value(res, r, 0);
+        /* Escalations of deadlines missed and now met: resolved, told. */
+        if (rc == AY_OK && k > 0)
+            rc = exec_ids(db, "resolve_met", batch, k, &ids, err);
+        ay_pg_result_free(ids);
+        free(batch);
+    }
+    ay_pg_result_free(res);
+    return rc;
+}
+
+/* New deadlines and changes to existing ones, planned by recorder.c. A
+ * periodic report's deadline created met goes through insert_periodic: the
+ * watchdog may have scheduled it since the batch looked (then it is met). */
 static enum ay_err apply_deadlines(struct ay_pg *db, struct recorder_item **items, size_t n,
                                    char err[AY_ERRLEN])
 {
     cJSON *created = cJSON_CreateArray();
+    cJSON *periodic = cJSON_CreateArray();
     cJSON *changed = cJSON_CreateArray();
-    struct ay_pg_result *res = NULL;
-    bool ok = created != NULL && changed != NULL;
+    bool ok = created != NULL && periodic != NULL && changed != NULL;
     enum ay_err rc = AY_OK;
 
     for (size_t i = 0; ok && i < n; i++) {
@@ -732,30 +783,27 @@ static enum ay_err apply_deadlines(struct ay_pg *db, struct recorder_item **item
         for (int k = 0; ok && it->outcome == RECORDER_STORED && k < it->ndeadlines; k++) {
             const struct recorder_deadline *d = &it->deadlines[k];
             bool create = d->action == RECORDER_DL_START || d->action == RECORDER_DL_MET;
-            ok = ay_json_push(create ? created : changed, deadline_row(it, d));
+            cJSON *to = !create ? changed : d->period[0] ? periodic : created;
+            if (to == periodic && has_subject(periodic, d))
+                continue;
+            ok = ay_json_push(to, deadline_row(it, d));
         }
     }
     if (!ok) {
-        rc = AY_ERR_NOMEM;
-    } else {
-        if (cJSON_GetArraySize(created) > 0) {
-            rc = exec_json(db, "insert_deadlines", created, NULL, &res, err);
-            created = NULL;
-            if (rc == AY_OK)
-                rc = audit_deadlines(db, res, false, err);
-            ay_pg_result_free(res);
-            res = NULL;
-        }
-        if (rc == AY_OK && cJSON_GetArraySize(changed) > 0) {
-            rc = exec_json(db, "update_deadlines", changed, NULL, &res, err);
-            changed = NULL;
-            if (rc == AY_OK)
-                rc = audit_deadlines(db, res, true, err);
-            ay_pg_result_free(res);
-        }
+        cJSON_Delete(created);
+        cJSON_Delete(periodic);
+        cJSON_Delete(changed);
+        return AY_ERR_NOMEM;
     }
-    cJSON_Delete(created);
-    cJSON_Delete(changed);
+    rc = run_deadlines(db, "insert_deadlines", created, false, err);
+    if (rc == AY_OK)
+        rc = run_deadlines(db, "insert_periodic", periodic, false, err);
+    else
+        cJSON_Delete(periodic);
+    if (rc == AY_OK)
+        rc = run_deadlines(db, "update_deadlines", changed, true, err);
+    else
+        cJSON_Delete(changed);
     return rc;
 }
 

@@ -191,16 +191,44 @@ static bool fire_due(struct watchdog_engine *e, struct ay_pg *db)
     return did;
 }
 
+/* The periodic reports owed now, scheduled (at start and every
+ * schedule_ms); true if it did anything. */
+static bool schedule_reports(struct watchdog_engine *e, struct ay_pg *db, int64_t *next_mono_us)
+{
+    char err[AY_ERRLEN] = "";
+    struct watchdog_schedule w = {.zones = e->zones, .lookback_s = e->o.report_lookback_s};
+    struct ay_pg_tx_opts o = tx_opts(e, "schedule periodic reports");
+
+    if (ay_mono_us() < *next_mono_us)
+        return false;
+    if (ay_pg_tx(db, &o, watchdog_store_schedule, &w, err) != AY_OK) {
+        ay_log_error("could not schedule the periodic reports; will try again", "err", err, NULL);
+        *next_mono_us = ay_mono_us() + 5 * 1000000LL;
+        return false;
+    }
+    *next_mono_us = ay_mono_us() + e->o.schedule_ms * 1000;
+    if (w.scheduled > 0) {
+        char n[24];
+        snprintf(n, sizeof(n), "%zu", w.scheduled);
+        ay_log_info("periodic reports scheduled", "count", n, NULL);
+    }
+    return w.scheduled > 0;
+}
+
 static void timers_loop(struct watchdog_engine *e, struct ay_pg *db)
 {
     char err[AY_ERRLEN] = "";
+    int64_t next_schedule = 0;
 
     while (!ay_service_stopping()) {
-        if (fire_due(e, db))
+        if (schedule_reports(e, db, &next_schedule) || fire_due(e, db))
             continue;
         int64_t ms = 0;
         bool none = true;
         int wait = e->o.sweep_ms;
+        int64_t to_schedule_ms = (next_schedule - ay_mono_us()) / 1000 + 1;
+        if (to_schedule_ms < wait)
+            wait = to_schedule_ms < 1 ? 1 : (int)to_schedule_ms;
         enum ay_err rc = watchdog_store_next_due(db, &ms, &none, err);
         if (rc == AY_OK && !none && ms < wait)
             wait = ms < 0 ? 0 : (int)ms;

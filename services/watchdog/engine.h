@@ -8,8 +8,10 @@
  *         (a safety net, not the precision). It then claims what is due
  *         (FOR UPDATE SKIP LOCKED, short transactions) and acts: a missed
  *         deadline is marked missed and escalated; an escalation's timer
- *         reminds, climbs or re-escalates. No fixed polling tick decides
- *         when something fires.
+ *         reminds, climbs or re-escalates; a silent device is flagged. No
+ *         fixed polling tick decides when something fires. At start and
+ *         every schedule_ms it also schedules the periodic reports every
+ *         school owes (their deadlines exist before anything arrives).
  * sender  publishes pending notifications (leased, so two watchdogs never
  *         publish one at the same time) through the outbox, at least once:
  *         marked sent only after the broker acknowledged; a lost publish is
@@ -38,10 +40,12 @@ struct watchdog_engine_opts {
     const char *database_url;
     const char *service_id; /* header.deviceId of what it publishes */
     int sweep_ms;           /* look for due work at least this often */
-    int lease_s;            /* a notification's publish lease */
-    int drain_timeout_ms;   /* on stop, time to send what is queued */
-    size_t ack_queue_max;   /* acknowledgements held before the broker waits */
-    int dead_letter_cap;    /* refused acks kept per account and hour */
+    int64_t schedule_ms;    /* schedule the periodic reports owed this often */
+    int64_t report_lookback_s;
+    int lease_s;          /* a notification's publish lease */
+    int drain_timeout_ms; /* on stop, time to send what is queued */
+    size_t ack_queue_max; /* acknowledgements held before the broker waits */
+    int dead_letter_cap;  /* refused acks kept per account and hour */
 };
 
 /* On AY_OK *out is an engine (not connected, no threads) publishing

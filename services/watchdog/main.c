@@ -25,6 +25,8 @@ struct watchdog_config {
     char *instance;
     char *share_group;
     long long sweep_ms;
+    long long schedule_s;
+    long long report_lookback_days;
     long long lease_s;
     long long drain_timeout_ms;
     long long session_expiry_s;
@@ -41,6 +43,12 @@ static const struct ay_config_def defs[] = {
      "MQTT v5 shared subscription group the instances share acknowledgements in"},
     {"sweep_ms", "AY_SWEEP_MS", AY_CFG_INT, "5000", 50, 600000, CFG(sweep_ms),
      "look for due work at least this often (a safety net: timers fire at their due time)"},
+    {"schedule_s", "AY_SCHEDULE_S", AY_CFG_INT, "300", 1, 86400, CFG(schedule_s),
+     "schedule the periodic reports every school owes at start and this often (a new school "
+     "or a new month is seen within it)"},
+    {"report_lookback_days", "AY_REPORT_LOOKBACK_DAYS", AY_CFG_INT, "40", 1, 60,
+     CFG(report_lookback_days),
+     "periodic reports due longer ago than this are history: not scheduled afresh"},
     {"lease_s", "AY_LEASE_S", AY_CFG_INT, "30", 2, 3600, CFG(lease_s),
      "a notification not known to be published after this long is published again (same id)"},
     {"drain_timeout_ms", "AY_DRAIN_TIMEOUT_MS", AY_CFG_INT, "10000", 0, 600000,
@@ -96,6 +104,8 @@ static int run(const struct watchdog_config *cfg)
     struct watchdog_engine_opts eo = {.database_url = cfg->common.database_url,
                                       .service_id = in_id,
                                       .sweep_ms = (int)cfg->sweep_ms,
+                                      .schedule_ms = cfg->schedule_s * 1000,
+                                      .report_lookback_s = cfg->report_lookback_days * 86400,
                                       .lease_s = (int)cfg->lease_s,
                                       .drain_timeout_ms = (int)cfg->drain_timeout_ms,
                                       .ack_queue_max = (size_t)cfg->ack_queue_max,

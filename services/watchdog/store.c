@@ -17,6 +17,7 @@
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_json.h"
 #include "ay_log.h"
+#include "ay_report.h"
 #include "ay_schema.h"
 #include "ay_text.h"
 #include "ay_tz.h"
@@ -402,6 +403,80 @@ cleanup:
     return rc;
 }
 
+/* ---- the report calendar ------------------------------------------------------------ */
+
+static const char *deadline_kind_of_report(enum ay_report_kind k)
+{
+    return deadline_kind_name(ay_report_deadline_kind(k));
+}
+
+/* The rows of the reports one school owes (schedule_reports.sql). */
+static bool schedule_school(cJSON *rows, const struct ay_pg_result *res, int r,
+                            struct watchdog_schedule *w, int64_t now)
+{
+    struct ay_district_policy pol;
+    struct ay_report_due due[AY_REPORT_EXPECTED_MAX];
+    int64_t since = 0;
+    const char *school = ay_pg_value(res, r, 0);
+    const char *district = ay_pg_value(res, r, 1);
+
+    (void)ay_pg_int64(res, r, 2, &since);
+    policy_of(ay_pg_value(res, r, 3), &pol);
+    const struct ay_tz *z = ay_tzcache_get(w->zones, pol.timezone);
+    int n = z ? ay_report_expected(z, &pol, now, since, w->lookback_s, due) : 0;
+    for (int i = 0; i < n; i++) {
+        char subject[AY_UUID_STRLEN], period[16];
+        if (ay_report_subject(district, school, &due[i].period, subject) != AY_OK)
+            continue;
+        snprintf(period, sizeof(period), "%04d-%02d-01", due[i].period.year, due[i].period.month);
+        cJSON *o = cJSON_CreateObject();
+        bool ok = o != NULL &&
+                  ay_json_str(o, "kind", deadline_kind_of_report(due[i].period.kind)) &&
+                  ay_json_str(o, "subject_id", subject) &&
+                  ay_json_str(o, "district_id", district) && ay_json_str(o, "school_id", school) &&
+                  ay_json_time(o, "due_at", due[i].due_us) && ay_json_str(o, "period", period);
+        if (!ay_json_push(rows, o) || !ok)
+            return false;
+    }
+    return true;
+}
+
+enum ay_err watchdog_store_schedule(struct ay_pg *db, void *arg, char err[AY_ERRLEN])
+{
+    struct watchdog_schedule *w = arg;
+    struct ay_pg_result *res = NULL;
+    struct ay_pg_result *made = NULL;
+    int64_t now = 0;
+
+    w->scheduled = 0;
+    enum ay_err rc = ay_pg_exec_prepared(db, "load_schedule", 0, NULL, NULL, NULL, &res, err);
+    if (rc != AY_OK)
+        return rc;
+    cJSON *rows = cJSON_CreateArray();
+    bool ok = rows != NULL;
+    for (int r = 0; ok && r < ay_pg_nrows(res); r++) {
+        if (now == 0 && !ay_pg_int64(res, r, 4, &now))
+            break;
+        ok = schedule_school(rows, res, r, w, now);
+    }
+    if (!ok) {
+        cJSON_Delete(rows);
+        rc = AY_ERR_NOMEM;
+    } else if (cJSON_GetArraySize(rows) > 0) {
+        char *text = ay_json_print_free(rows);
+        const char *params[1] = {text};
+        rc = text ? ay_pg_exec_prepared(db, "schedule_reports", 1, params, NULL, NULL, &made, err)
+                  : AY_ERR_NOMEM;
+        free(text);
+        w->scheduled = (size_t)ay_pg_nrows(made);
+    } else {
+        cJSON_Delete(rows);
+    }
+    ay_pg_result_free(res);
+    ay_pg_result_free(made);
+    return rc;
+}
+
 /* ---- escalation timers ------------------------------------------------------------ */
 
 static const char *const notify_actions[] = {"", "notification.first", "escalation.reminder",
@@ -551,6 +626,8 @@ enum ay_err watchdog_store_claim_notes(struct ay_pg *db, void *arg, char err[AY_
         n->missed_kind =
             enum_value(&anyuan__v1__deadline_kind__descriptor, ay_pg_value(res, r, 16));
         snprintf(n->school_zh, sizeof(n->school_zh), "%s", ay_pg_value(res, r, 18));
+        (void)ay_pg_int64(res, r, 19, &n->late_s);
+        snprintf(n->school_en, sizeof(n->school_en), "%s", ay_pg_value(res, r, 20));
         c->n++;
     }
     ay_pg_result_free(res);

@@ -8,7 +8,7 @@
  * number of watchdogs run at once and each row is acted on once.
  * Tables written: deadlines, escalations, notifications, acks,
  * audit_events, device_status. Read: policies, schools, incidents, alarms,
- * devices.
+ * devices, schools (the report calendar).
  */
 #ifndef WATCHDOG_STORE_H
 #define WATCHDOG_STORE_H
@@ -50,6 +50,17 @@ enum ay_err watchdog_store_fire_deadlines(struct ay_pg *db, void *arg, char err[
  * long after the gap ran out. A disabled device just stops being
  * supervised. */
 enum ay_err watchdog_store_fire_silent(struct ay_pg *db, void *arg, char err[AY_ERRLEN]);
+
+/* Schedule the periodic reports every school owes now (lib/ay_report.h):
+ * their deadlines exist before anything arrives, so a missing report is
+ * found from the calendar. Reports due more than lookback_s ago are not
+ * scheduled afresh (history). */
+struct watchdog_schedule {
+    struct ay_tzcache *zones;
+    int64_t lookback_s;
+    size_t scheduled; /* out: deadlines created now */
+};
+enum ay_err watchdog_store_schedule(struct ay_pg *db, void *arg, char err[AY_ERRLEN]);
 
 /* Act on the escalations whose timer is due (reminders, climbs,
  * re-escalations). */

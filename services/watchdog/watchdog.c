@@ -70,6 +70,7 @@ enum ay_err watchdog_escalation_pack(const struct watchdog_note *n, const char *
     Anyuan__V1__Deadline ackby = ANYUAN__V1__DEADLINE__INIT;
     enum ay_err rc = AY_ERR_NOMEM;
     uint8_t *out = NULL;
+    char met_zh[AY_SUMMARY_MAX], met_en[AY_SUMMARY_MAX];
 
     if (ay_topic_escalation(topic, n->district, ay_audience_word(n->audience)) != AY_OK)
         return AY_ERR_INVALID;
@@ -89,6 +90,13 @@ enum ay_err watchdog_escalation_pack(const struct watchdog_note *n, const char *
     m.severity = n->severity;
     m.summary = (char *)n->summary_zh;
     m.summary_en = (char *)n->summary_en;
+    if (n->kind == ANYUAN__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_RESOLVED &&
+        n->summary_zh[0] == '\0' && n->missed_kind > 0) {
+        ay_escalate_met_summary(n->school_zh[0] ? n->school_zh : n->school, n->school_en,
+                                n->missed_kind, n->late_s, met_zh, met_en);
+        m.summary = met_zh;
+        m.summary_en = met_en;
+    }
     m.school_name = (char *)n->school_zh;
     m.kind = n->kind;
     m.target = (char *)n->target;

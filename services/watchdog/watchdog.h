@@ -59,12 +59,16 @@ struct watchdog_note {
     struct ay_chain chain;
     int missed_kind; /* DeadlineKind, 0 if none */
     int64_t missed_due_us;
+    int64_t late_s; /* the missed deadline met this late (a RESOLVED notice) */
+    char school_en[96];
 };
 
 /*
  * The Escalation message of a notification, packed; topic gets
  * ay/v1/{d}/escalation/{audience}. header.messageId is the notification's
- * id, so a re-send is recognisable. On AY_OK *buf is new (caller frees).
+ * id, so a re-send is recognisable. A RESOLVED notice of a missed deadline
+ * without words of its own (summary_zh "") says the deadline was met and
+ * how late. On AY_OK *buf is new (caller frees).
  */
 enum ay_err watchdog_escalation_pack(const struct watchdog_note *n, const char *service_id,
                                      int64_t now_us, uint8_t **buf, size_t *len,

@@ -542,6 +542,8 @@ static void test_recorder_supervision_of_heartbeats_wills_and_returns(void **sta
     recorder_decide(&it, 1, &f);
     assert_false(it->sup.offline);
     assert_string_equal(it->ended_episode, ID2);
+    assert_non_null(strstr(it->ended_words[0], "btn-1（gate）已恢复在线"));
+    assert_non_null(strstr(it->ended_words[1], "is back online"));
     recorder_item_free(it);
 
     /* A battery that just fell low and an opened enclosure: one each. */

@@ -82,6 +82,45 @@ static void test_watchdog_escalation_message_carries_ids_words_and_due_times(voi
     free(buf);
 }
 
+/* A late report ended its missed deadline's escalation: the RESOLVED
+ * message says so, and how late, not the words of the missing. */
+static void test_watchdog_resolved_notice_of_a_late_report_says_it_came(void **state)
+{
+    (void)state;
+    struct watchdog_note n;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char topic[AY_TOPIC_MAX];
+
+    memset(&n, 0, sizeof(n));
+    snprintf(n.id, sizeof(n.id), "11111111-2222-4333-8444-555555555555");
+    snprintf(n.escalation_id, sizeof(n.escalation_id), ESC);
+    snprintf(n.district, sizeof(n.district), "d01");
+    n.audience = AY_AUDIENCE_BUREAU;
+    n.level = 1;
+    n.kind = ANYUAN__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_RESOLVED;
+    n.subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_MONTHLY_REPORT;
+    snprintf(n.subject_id, sizeof(n.subject_id), "3c6f9a1e-2b4d-4f8a-9e7c-1a5b3d7f9c21");
+    snprintf(n.school, sizeof(n.school), "sch-0102");
+    snprintf(n.school_zh, sizeof(n.school_zh), "测试学校");
+    snprintf(n.school_en, sizeof(n.school_en), "Test school");
+    n.reason = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEADLINE_MISSED;
+    n.missed_kind = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_MONTHLY_REPORT;
+    n.missed_due_us = NOW - 3 * 86400LL * 1000000;
+    n.late_s = 3 * 86400 + 60;
+
+    assert_int_equal(watchdog_escalation_pack(&n, "svc-wd-1", NOW, &buf, &len, topic), AY_OK);
+    Anyuan__V1__Escalation *m = anyuan__v1__escalation__unpack(NULL, len, buf);
+    assert_non_null(m);
+    assert_string_equal(m->summary, "测试学校 安全月报已收到（迟报 3 天），督办解除，无需再处置。");
+    assert_string_equal(m->summary_en,
+                        "Test school: Monthly safety report received, 3 days late; the follow-up "
+                        "is over.");
+    assert_null(m->ack_by); /* nothing to acknowledge */
+    anyuan__v1__escalation__free_unpacked(m, NULL);
+    free(buf);
+}
+
 /* An Ack as the broker would deliver JSON ack on topic. */
 static struct watchdog_ack *ack_of(const char *topic, const char *device, const char *kind)
 {
@@ -226,6 +265,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_watchdog_an_alarm_without_notice_is_possible_concealment),
         cmocka_unit_test(test_watchdog_escalation_message_carries_ids_words_and_due_times),
+        cmocka_unit_test(test_watchdog_resolved_notice_of_a_late_report_says_it_came),
         cmocka_unit_test(test_watchdog_ack_from_the_audience_acknowledges),
         cmocka_unit_test(test_watchdog_ack_refusals_say_why),
         cmocka_unit_test(test_watchdog_ack_receipt_goes_to_the_account),
