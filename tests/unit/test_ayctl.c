@@ -2,12 +2,14 @@
  * test_ayctl.c - the pure parts of ayctl (tools/ayctl, through ayctl_core):
  * editing a policy document by dotted path and saying what changed
  * (policy_edit.c), the ack states people type and the lines people read
- * (people_text.c).
+ * (people_text.c), the compliance table as CSV and as a table
+ * (compliance_text.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +22,7 @@
 #include "ay_policy.h"
 #include "ay_time.h"
 #include "ay_tz.h"
+#include "compliance_text.h"
 #include "people_text.h"
 #include "policy_edit.h"
 
@@ -562,6 +565,170 @@ static void test_history_lines_of_every_kind(void **state)
     ay_tz_free(z);
 }
 
+/* ---- the compliance table (compliance_text.c) ------------------------------------- */
+
+static void test_compliance_month_is_exactly_yyyy_mm(void **state)
+{
+    (void)state;
+    int y = 0;
+    int m = 0;
+    assert_true(ayctl_month_parse("2026-11", &y, &m));
+    assert_int_equal(y, 2026);
+    assert_int_equal(m, 11);
+    assert_true(ayctl_month_parse("1970-01", &y, &m));
+    assert_int_equal(m, 1);
+    const char *bad[] = {"2026-13", "2026-00", "2026-1",  "26-11",    "2026/11",    "2026-11-01",
+                         "",        "1969-12", "2026-1a", " 2026-11", "２０２６-11"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        y = m = -1;
+        assert_false(ayctl_month_parse(bad[i], &y, &m));
+        assert_int_equal(y, -1); /* untouched */
+        assert_int_equal(m, -1);
+    }
+    assert_false(ayctl_month_parse(NULL, &y, &m));
+}
+
+static void test_compliance_text_width_counts_wide_characters_twice(void **state)
+{
+    (void)state;
+    assert_int_equal(ayctl_text_width("sch-0102"), 8);
+    assert_int_equal(ayctl_text_width("第一小学"), 8);
+    assert_int_equal(ayctl_text_width("（sch）"), 7);
+    assert_int_equal(ayctl_text_width("café"), 4);
+    assert_int_equal(ayctl_text_width("１２"), 4); /* fullwidth digits */
+    assert_int_equal(ayctl_text_width("a\tb"), 2);
+    assert_int_equal(ayctl_text_width("a\xff"
+                                      "z"),
+                     3); /* not UTF-8: one column */
+    assert_int_equal(ayctl_text_width(""), 0);
+    assert_int_equal(ayctl_text_width(NULL), 0);
+}
+
+/* A row whose counts are 0, 1, 2, ... (step 1) or all 0 (step 0). */
+static struct ayctl_compliance_row compliance_row(const char *id, const char *zh, const char *en,
+                                                  long long step)
+{
+    struct ayctl_compliance_row r = {.school_id = id, .name_zh = zh, .name_en = en};
+    for (int c = 0; c < AYCTL_COMPLIANCE_NCOUNTS; c++)
+        r.counts[c] = c * step;
+    return r;
+}
+
+/* "0,1,2,...,33" (step 1) or "0,0,...". */
+static void counts_text(long long step, char *buf, size_t cap)
+{
+    size_t used = 0;
+    for (int c = 0; c < AYCTL_COMPLIANCE_NCOUNTS; c++)
+        used += (size_t)snprintf(buf + used, cap - used, c ? ",%lld" : "%lld", c * step);
+}
+
+static void test_compliance_csv_opens_in_a_spreadsheet(void **state)
+{
+    (void)state;
+    const struct ayctl_compliance_row rows[] = {
+        compliance_row("sch-0101", "第一小学", "First, \"Primary\"", 1),
+        compliance_row("sch-0102", "=HYPERLINK(\"x\")", "", 0),
+        compliance_row("sch-0103", "二\r\n校\x01\xc2\x85", "-2", 0),
+    };
+    char ones[256];
+    char zeros[256];
+    char want[1024];
+    counts_text(1, ones, sizeof(ones));
+    counts_text(0, zeros, sizeof(zeros));
+
+    /* Chinese: a BOM, the header, one CRLF-ended record per school; a
+     * formula is text, control characters are spaces. */
+    char *zh = ayctl_compliance_csv(rows, 3, AY_LANG_ZH);
+    assert_non_null(zh);
+    const char *head = "\xef\xbb\xbf学校编号,学校,口头报告按时,口头报告迟报,口头报告最长迟报分钟,"
+                       "口头报告逾期未报,书面报告按时,";
+    assert_memory_equal(zh, head, strlen(head));
+    char *body = strstr(zh, ",上报按时签收,上报超时签收,上报未签收\r\n");
+    assert_non_null(body);
+    int commas = 0;
+    for (const char *p = zh; p < body; p++)
+        commas += *p == ',';
+    assert_int_equal(commas + 3, 2 + AYCTL_COMPLIANCE_NCOUNTS - 1); /* 36 fields */
+    body += strlen(",上报按时签收,上报超时签收,上报未签收\r\n");
+    snprintf(want, sizeof(want),
+             "sch-0101,第一小学,%s\r\nsch-0102,\"'=HYPERLINK(\"\"x\"\")\",%s\r\n"
+             "sch-0103,二  校  ,%s\r\n",
+             ones, zeros, zeros);
+    assert_string_equal(body, want);
+    free(zh);
+
+    /* English: the English name (else the Chinese one), quoted when it
+     * holds a comma or a quote. */
+    char *en = ayctl_compliance_csv(rows, 3, AY_LANG_EN);
+    assert_non_null(en);
+    head = "\xef\xbb\xbfSchool id,School,Verbal notices on time,Verbal notices late,Verbal "
+           "notices max minutes late,Verbal notices missing,Written reports on time,";
+    assert_memory_equal(en, head, strlen(head));
+    body = strstr(en, ",Escalations never acknowledged\r\n");
+    assert_non_null(body);
+    body += strlen(",Escalations never acknowledged\r\n");
+    snprintf(want, sizeof(want),
+             "sch-0101,\"First, \"\"Primary\"\"\",%s\r\nsch-0102,\"'=HYPERLINK(\"\"x\"\")\",%s\r\n"
+             "sch-0103,'-2,%s\r\n",
+             ones, zeros, zeros);
+    assert_string_equal(body, want);
+    free(en);
+
+    /* No schools: the header alone. */
+    char *none = ayctl_compliance_csv(NULL, 0, AY_LANG_EN);
+    assert_non_null(none);
+    assert_non_null(strstr(none, ",Escalations never acknowledged\r\n"));
+    assert_string_equal(strstr(none, "\r\n"), "\r\n");
+    free(none);
+}
+
+static void test_compliance_table_aligns_by_display_width(void **state)
+{
+    (void)state;
+    struct ayctl_compliance_row rows[] = {
+        compliance_row("sch-0101", "第一小学", "First", 0),
+        compliance_row("s2", "", "", 0),
+    };
+    rows[0].counts[AYCTL_C_VERBAL + AYCTL_C_ON_TIME] = 2;
+    rows[0].counts[AYCTL_C_VERBAL + AYCTL_C_LATE] = 1;
+    rows[0].counts[AYCTL_C_VERBAL + AYCTL_C_LATE_MAX_MIN] = 12;
+    rows[0].counts[AYCTL_C_VERBAL + AYCTL_C_MISSING] = 3;
+    rows[0].counts[AYCTL_C_HAZARDS + 3] = 1;
+    rows[1].counts[AYCTL_C_ESCALATIONS + 2] = 10;
+    const struct ayctl_compliance_title t = {"d01", "城东区", "", 2026, 11, "Asia/Shanghai"};
+
+    char *zh = ayctl_compliance_table(rows, 2, &t, AY_LANG_ZH);
+    assert_non_null(zh);
+    assert_string_equal(
+        zh,
+        "合规统计：城东区（d01） 2026年11月（Asia/Shanghai 时间）\n"
+        "学校                  口头报告   书面报告  终报   安全月报  风险研判  隐患自查  隐患     "
+        "一键报警  上报签收\n"
+        "第一小学（sch-0101）  2/1(12)/3  0/0/0     0/0/0  0/0/0     0/0/0     0/0/0     0/0/0/1  "
+        "0/0/0     0/0/0\n"
+        "s2                    0/0/0      0/0/0     0/0/0  0/0/0     0/0/0     0/0/0     0/0/0/0  "
+        "0/0/0     0/0/10\n"
+        "\n"
+        "口头报告至隐患自查：按时/迟报(最长迟报分钟)/逾期未报\n"
+        "隐患：未销号/整改逾期/本月销号/重大隐患挂牌督办\n"
+        "一键报警：真实/测试/误报撤销\n"
+        "上报签收：按时签收/超时签收/未签收\n");
+    free(zh);
+
+    char *en = ayctl_compliance_table(NULL, 0, &t, AY_LANG_EN);
+    assert_non_null(en);
+    assert_string_equal(en, "Compliance: 城东区 (d01), 2026-11 (Asia/Shanghai time)\n"
+                            "School  Verbal  Written  Final  Monthly  Risk  Self-check  Hazards  "
+                            "Alarms  Escalations\n"
+                            "no schools\n"
+                            "\n"
+                            "Verbal to Self-check: on time/late (max minutes late)/missing\n"
+                            "Hazards: open/overdue/closed this month/major open (supervised)\n"
+                            "Alarms: real/test/false alarm\n"
+                            "Escalations: acknowledged in time/late/never\n");
+    free(en);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +747,10 @@ int main(void)
         cmocka_unit_test(test_deadline_lines_say_how_late),
         cmocka_unit_test(test_school_heading_by_language),
         cmocka_unit_test(test_history_lines_of_every_kind),
+        cmocka_unit_test(test_compliance_month_is_exactly_yyyy_mm),
+        cmocka_unit_test(test_compliance_text_width_counts_wide_characters_twice),
+        cmocka_unit_test(test_compliance_csv_opens_in_a_spreadsheet),
+        cmocka_unit_test(test_compliance_table_aligns_by_display_width),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

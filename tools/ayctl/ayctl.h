@@ -9,8 +9,9 @@
  * Files: main.c (configuration table, usage, dispatch), common.c (what
  * every command shares), pub.c / sub.c / deliver.c (messages in and out),
  * admin.c (migrate, registry), policy.c (policy show|set|import), watch.c,
- * ack.c, deadlines.c, history.c (the commands for people); the pure parts
- * are policy_edit.c and people_text.c (unit-tested through ayctl_core).
+ * ack.c, deadlines.c, history.c, compliance.c (the commands for people);
+ * the pure parts are policy_edit.c, people_text.c and compliance_text.c
+ * (unit-tested through ayctl_core).
  */
 #ifndef AYCTL_H
 #define AYCTL_H
@@ -54,6 +55,7 @@ int ayctl_deadlines(const struct ayctl_config *cfg, int argc, char **argv);
 int ayctl_history(const struct ayctl_config *cfg, int argc, char **argv);
 int ayctl_devices(const struct ayctl_config *cfg, int argc, char **argv);
 int ayctl_heartbeat(const struct ayctl_config *cfg, int argc, char **argv);
+int ayctl_compliance(const struct ayctl_config *cfg, int argc, char **argv);
 
 /* ---- common.c: shared by the commands ------------------------------------- */
 

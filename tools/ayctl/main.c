@@ -65,6 +65,10 @@ static const char usage[] =
     "  devices [--school S | --all] [--district D] [--lang en] [--json]\n"
     "                             each button: online or offline, last heartbeat,\n"
     "                             battery, tamper, fault, last test\n"
+    "  compliance --month YYYY-MM [--district D] [--csv] [--lang en]\n"
+    "                             per school of the district: reports on time, late\n"
+    "                             or missing, hazards, alarms, escalations acknowledged\n"
+    "                             (--csv: UTF-8 with BOM, CRLF, for a spreadsheet)\n"
     "\n"
     "For devices and integrators:\n"
     "  heartbeat [--interval S] [--count N] [--battery PERCENT]\n"
@@ -125,6 +129,8 @@ int main(int argc, char **argv)
         code = ayctl_devices(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "heartbeat") == 0)
         code = ayctl_heartbeat(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "compliance") == 0)
+        code = ayctl_compliance(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "config") == 0) {
         ay_config_log(defs, NDEFS, &cfg);
         code = AYCTL_EXIT_OK;
