@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "anyuan/v1/hazard.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_json.h"
 #include "ay_labels.h"
@@ -29,6 +30,9 @@ enum {
     REASON_LOW_BATTERY = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_LOW_BATTERY,
     REASON_TAMPER = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_TAMPER,
     REASON_DEVICE_FAULT = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_FAULT,
+    REASON_MAJOR_HAZARD = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_MAJOR_HAZARD,
+    REASON_BEYOND_AUTHORITY = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_BEYOND_AUTHORITY,
+    KIND_HAZARD_RECTIFICATION = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_HAZARD_RECTIFICATION,
     SUBJECT_ALARM = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_ALARM,
     SUBJECT_INCIDENT = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT,
     SUBJECT_HAZARD = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_HAZARD,
@@ -63,6 +67,40 @@ void ay_escalate_incident_words(const char *category, const char *severity,
         snprintf(s->what_en, sizeof(s->what_en), "incident: %s", ce ? ce : "safety");
 }
 
+/* A hazard: its grade, category and place ("重大隐患（校舍：北侧围墙）"),
+ * cut at a character boundary when too long; "安全隐患" when unknown. */
+static void hazard_words(const char *category, const char *grade, const char *place,
+                         struct ay_esc_subject *s)
+{
+    const char *cz = category && category[0] ? ay_label_of(category, AY_LANG_ZH) : NULL;
+    const char *ce = category && category[0] ? ay_label_of(category, AY_LANG_EN) : NULL;
+    const char *gz = grade && grade[0] ? ay_label_of(grade, AY_LANG_ZH) : NULL;
+    const char *ge = grade && grade[0] ? ay_label_of(grade, AY_LANG_EN) : NULL;
+    bool where = place != NULL && place[0] != '\0';
+    char zh[AY_WHAT_MAX + 160], en[AY_WHAT_MAX + 160];
+
+    if (cz == NULL || ce == NULL || strncmp(category, "HAZARD_CATEGORY_UNSPECIFIED", 27) == 0) {
+        cz = NULL;
+        ce = NULL;
+    }
+    if (gz == NULL || ge == NULL || strncmp(grade, "HAZARD_GRADE_UNSPECIFIED", 24) == 0) {
+        gz = "安全隐患";
+        ge = "Hazard";
+    }
+    if (cz != NULL) {
+        snprintf(zh, sizeof(zh), "%s（%s%s%s）", gz, cz, where ? "：" : "", where ? place : "");
+        snprintf(en, sizeof(en), "%s (%s%s%s)", ge, ce, where ? ": " : "", where ? place : "");
+    } else if (where) {
+        snprintf(zh, sizeof(zh), "%s（%s）", gz, place);
+        snprintf(en, sizeof(en), "%s (%s)", ge, place);
+    } else {
+        snprintf(zh, sizeof(zh), "%s", gz);
+        snprintf(en, sizeof(en), "%s", ge);
+    }
+    ay_text_sanitize(s->what_zh, sizeof(s->what_zh), zh);
+    ay_text_sanitize(s->what_en, sizeof(s->what_en), en);
+}
+
 void ay_escalate_words(int subject_kind, const char *category, const char *severity,
                        const char *alarm_kind, const char *device, const char *location,
                        struct ay_esc_subject *s)
@@ -86,8 +124,7 @@ void ay_escalate_words(int subject_kind, const char *category, const char *sever
                  where ? location : "", where ? ")" : "");
         break;
     case SUBJECT_HAZARD:
-        snprintf(s->what_zh, sizeof(s->what_zh), "安全隐患");
-        snprintf(s->what_en, sizeof(s->what_en), "safety hazard");
+        hazard_words(category, severity, location, s);
         break;
     case SUBJECT_MONTHLY:
         snprintf(s->what_zh, sizeof(s->what_zh), "定期报告");
@@ -130,6 +167,15 @@ static void summarize(struct ay_esc_plan *e, int32_t offset_s)
         local_text(e->missed.due_us, offset_s, due, sizeof(due));
     switch (e->reason) {
     case REASON_DEADLINE_MISSED:
+        if (e->missed.have && e->missed.kind == KIND_HAZARD_RECTIFICATION) {
+            snprintf(e->summary_zh, sizeof(e->summary_zh),
+                     "%s %s：逾期未整改（整改时限 %s），请督办，直至整改。", sz, s->what_zh, due);
+            snprintf(e->summary_en, sizeof(e->summary_en),
+                     "%s, %s: not rectified in time (was due %s local time); please follow up "
+                     "until it is.",
+                     se, s->what_en, due);
+            break;
+        }
         snprintf(e->summary_zh, sizeof(e->summary_zh), "%s %s：%s逾期未报（应于 %s 前），请督办。",
                  sz, s->what_zh, dz ? dz : "报告", due);
         snprintf(e->summary_en, sizeof(e->summary_en),
@@ -179,6 +225,23 @@ static void summarize(struct ay_esc_plan *e, int32_t offset_s)
         snprintf(e->summary_zh, sizeof(e->summary_zh), "%s %s报告故障，请维修。", sz, s->what_zh);
         snprintf(e->summary_en, sizeof(e->summary_en), "%s: %s reports a fault; repair it.", se,
                  s->what_en);
+        break;
+    case REASON_MAJOR_HAZARD:
+        snprintf(e->summary_zh, sizeof(e->summary_zh),
+                 "%s 登记%s，挂牌督办：请签收，并跟踪整改直至销号。", sz, s->what_zh);
+        snprintf(
+            e->summary_en, sizeof(e->summary_en),
+            "%s registered a %s: tracked supervision (挂牌督办); acknowledge it and follow the "
+            "rectification until the hazard is closed (销号).",
+            se, s->what_en);
+        break;
+    case REASON_BEYOND_AUTHORITY:
+        snprintf(e->summary_zh, sizeof(e->summary_zh),
+                 "%s 报告%s，超出学校和教育部门职权，请当地政府协调处置。", sz, s->what_zh);
+        snprintf(e->summary_en, sizeof(e->summary_en),
+                 "%s reports a %s beyond the authority of the school and the education bureau; "
+                 "the local government is asked to act.",
+                 se, s->what_en);
         break;
     case REASON_MAJOR_INCIDENT:
         snprintf(e->summary_zh, sizeof(e->summary_zh), "%s 发生%s，请立即签收并督办。", sz,
@@ -246,6 +309,29 @@ void ay_escalate_resolved_summary(int reason, const struct ay_esc_subject *s,
     }
 }
 
+void ay_escalate_hazard_resolved_summary(int hazard_status, const struct ay_esc_subject *s,
+                                         char zh[AY_SUMMARY_MAX], char en[AY_SUMMARY_MAX])
+{
+    const char *sz = s->school_zh[0] ? s->school_zh : s->school;
+    const char *se = s->school_en[0] ? s->school_en : s->school;
+    const char *tz = label(&anyuan__v1__hazard_status__descriptor, hazard_status, AY_LANG_ZH);
+    const char *te = label(&anyuan__v1__hazard_status__descriptor, hazard_status, AY_LANG_EN);
+
+    if (hazard_status == ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_CLOSED) {
+        snprintf(zh, AY_SUMMARY_MAX, "%s %s已查验并销号，督办解除，无需再处置。", sz, s->what_zh);
+        snprintf(en, AY_SUMMARY_MAX,
+                 "%s, %s: verified and closed (销号); the supervision is over, nothing more to do.",
+                 se, s->what_en);
+    } else {
+        snprintf(zh, AY_SUMMARY_MAX, "%s %s已有整改进展（%s），逾期督办解除。", sz, s->what_zh,
+                 tz ? tz : "已更新");
+        snprintf(en, AY_SUMMARY_MAX,
+                 "%s, %s: the rectification has moved on (%s); the overdue "
+                 "follow-up is over.",
+                 se, s->what_en, te ? te : "updated");
+    }
+}
+
 /* ---- planning -------------------------------------------------------------- */
 
 int ay_escalate_plan(const struct ay_district_policy *p, enum ay_route_kind route, int reason,
@@ -274,6 +360,8 @@ int ay_escalate_plan(const struct ay_district_policy *p, enum ay_route_kind rout
                      e->notices, &e->nnotices);
         if (flags & AY_ESCALATE_SILENT_START)
             e->nnotices = 0;
+        if (flags & AY_ESCALATE_SUPERVISED)
+            e->state.supervise_s = p->major_hazard_reminder_s;
         bool ids_ok = true;
         for (int i = 0; i < e->nnotices; i++)
             ids_ok = ids_ok && ay_uuid_v4(e->notice_ids[i]) == AY_OK;
@@ -382,9 +470,10 @@ static cJSON *escalation_row(const struct ay_esc_plan *e, const char *actor)
         ay_json_time(o, "last_notified_at", e->state.last_notified_us) &&
         ay_json_time(o, "next_action_at", ay_esc_next_action_us(&e->state)) &&
         ay_json_num(o, "reescalate_after_s", (double)e->state.reescalate_after_s) &&
+        ay_json_num(o, "supervise_s", (double)e->state.supervise_s) &&
         ay_json_str(o, "summary_zh", e->summary_zh) &&
         ay_json_str(o, "summary_en", e->summary_en) && ay_json_str(o, "created_by", actor);
-    if (ok && e->missed.have && e->missed.kind >= 0 && e->missed.kind < 9)
+    if (ok && e->missed.have && e->missed.kind > 0)
         ok = ay_json_str(o, "deadline_kind",
                          enum_name(&anyuan__v1__deadline_kind__descriptor, e->missed.kind)) &&
              ay_json_str(o, "deadline_subject", e->missed.subject_id) &&
@@ -477,7 +566,7 @@ static const char *safe_text(const char *s, char *buf, size_t cap)
 
 static bool dead_letter_row(cJSON *rows, const struct ay_dead_letter *d)
 {
-    char tbuf[AY_ERRLEN], rbuf[AY_ERRLEN];
+    char tbuf[AY_ERRLEN], rbuf[AY_ERRLEN], cbuf[AY_ERRLEN];
     char *hex = ay_text_hex_encode(d->payload, d->len);
     cJSON *o = cJSON_CreateObject();
     bool ok = hex != NULL && o != NULL && ay_json_time(o, "received_at", d->received_us) &&
@@ -486,7 +575,9 @@ static bool dead_letter_row(cJSON *rows, const struct ay_dead_letter *d)
               ay_json_str(o, "school_id", d->school) && ay_json_str(o, "device_id", d->device) &&
               ay_json_str(o, "message_id", d->msg_id) &&
               ay_json_str(o, "reason", safe_text(d->reason, rbuf, sizeof(rbuf))) &&
-              ay_json_str(o, "payload", hex);
+              ay_json_str(o, "payload", hex) &&
+              ay_json_str(o, "wire_format", d->wire_format ? d->wire_format : "protobuf") &&
+              ay_json_str(o, "content_type", safe_text(d->content_type, cbuf, sizeof(cbuf)));
     free(hex);
     if (!ok) {
         cJSON_Delete(o);

@@ -77,6 +77,11 @@ struct ay_esc_plan {
  * first notification, but its acknowledgement clock runs, and the chain
  * climbs from there. */
 #define AY_ESCALATE_SILENT_START 1u
+/* AY_ESCALATE_SUPERVISED: tracked supervision (挂牌督办, a major hazard):
+ * once acknowledged it is reminded every policy major_hazard_reminder and
+ * no acknowledgement closes it; the end of its subject does
+ * (lib/ay_escalation.h). */
+#define AY_ESCALATE_SUPERVISED 2u
 
 /*
  * The escalations route asks for (one per audience it names, 0..3), with
@@ -136,8 +141,10 @@ struct ay_dead_letter {
     const char *device;   /* may be NULL */
     const char *msg_id;   /* may be NULL */
     const char *reason;
-    const void *payload;
+    const void *payload; /* the bytes as received */
     size_t len;
+    const char *wire_format;  /* lib/ay_wire's name of the form taken: NULL = "protobuf" */
+    const char *content_type; /* as sent; NULL: none */
 };
 enum ay_err ay_escalate_store_dead_letters(struct ay_pg *db, const struct ay_dead_letter *rows,
                                            size_t n, int cap, char err[AY_ERRLEN]);
@@ -156,7 +163,9 @@ void ay_escalate_incident_words(const char *category, const char *severity,
 
 /* The "what" words of a subject: an incident (category and severity value
  * names), an alarm (its AlarmKind value name), a device (its id and where
- * it is), a hazard, a monthly report. Unused arguments may be "". */
+ * it is), a hazard (its HazardCategory and HazardGrade value names as
+ * category and severity, its place as location), a monthly report. Unused
+ * arguments may be "". */
 void ay_escalate_words(int subject_kind, const char *category, const char *severity,
                        const char *alarm_kind, const char *device, const char *location,
                        struct ay_esc_subject *s);
@@ -171,5 +180,12 @@ void ay_escalate_met_summary(const char *school_zh, const char *school_en, int d
  * (EscalationReason) about s told is over (a device back online). */
 void ay_escalate_resolved_summary(int reason, const struct ay_esc_subject *s,
                                   char zh[AY_SUMMARY_MAX], char en[AY_SUMMARY_MAX]);
+
+/* The summary of a RESOLVED notification of a hazard's escalations, ended
+ * by its step to hazard_status (HazardStatus): closed (销号) ends its
+ * supervision and every escalation of it; another step ends the follow-up
+ * of its overdue rectification. */
+void ay_escalate_hazard_resolved_summary(int hazard_status, const struct ay_esc_subject *s,
+                                         char zh[AY_SUMMARY_MAX], char en[AY_SUMMARY_MAX]);
 
 #endif

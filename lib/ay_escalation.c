@@ -70,6 +70,14 @@ static int64_t on_schedule(int64_t first, int64_t every_us, int64_t now)
     return now - slot < every_us / 2 ? slot : now;
 }
 
+/* Under supervision, acknowledged: the next reminder, a whole interval
+ * after the later of the acknowledgement and the last message. */
+static int64_t supervision_due_us(const struct ay_esc *e)
+{
+    int64_t from = e->acked_at_us > e->last_notified_us ? e->acked_at_us : e->last_notified_us;
+    return from + e->supervise_s * US_PER_S;
+}
+
 int64_t ay_esc_next_action_us(const struct ay_esc *e)
 {
     if (e->chain.nsteps == 0)
@@ -83,6 +91,8 @@ int64_t ay_esc_next_action_us(const struct ay_esc *e)
         return remind < climb ? remind : climb;
     }
     case AY_ESC_ACKNOWLEDGED:
+        if (e->supervise_s > 0)
+            return supervision_due_us(e);
         return e->reescalate_after_s > 0 ? e->acked_at_us + e->reescalate_after_s * US_PER_S : 0;
     default:
         return 0;
@@ -129,6 +139,13 @@ void ay_esc_on_timer(struct ay_esc *e, int64_t now_us, struct ay_esc_notice *out
         int64_t due = ay_esc_next_action_us(e);
         if (due == 0 || now_us < due)
             return;
+        if (e->supervise_s > 0) {
+            /* Supervised: the same step is reminded until the subject ends. */
+            e->last_notified_us = on_schedule(due, e->supervise_s * US_PER_S, now_us);
+            notice(e, AY_NOTIFY_REMINDER, out);
+            *n = 1;
+            return;
+        }
         /* Acknowledged but still unresolved: the next step, asked again. */
         e->status = AY_ESC_OPEN;
         if (!at_last_step(e))
@@ -167,6 +184,13 @@ bool ay_esc_on_ack(struct ay_esc *e, int ack_kind, int64_t now_us)
 {
     if (e->status == AY_ESC_RESOLVED || e->status == AY_ESC_CANCELLED)
         return false;
+    /* Under supervision "resolved" is the audience's word, not the end of
+     * what is supervised: it acknowledges, and the reminders go on. */
+    if (e->supervise_s > 0 && ack_kind >= ACK_RECEIVED && ack_kind <= ACK_FALSE_ALARM) {
+        e->status = AY_ESC_ACKNOWLEDGED;
+        e->acked_at_us = now_us;
+        return true;
+    }
     switch (ack_kind) {
     case ACK_RECEIVED:
     case ACK_DISPATCHED:

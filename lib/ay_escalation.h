@@ -19,6 +19,12 @@
  * - after an outage, the current state is acted on once: several missed
  *   climbs become one climb to the step where the escalation should be
  *   now; several missed reminders become one.
+ * - tracked supervision (挂牌督办, supervise_s > 0: a major hazard): open,
+ *   it reminds and climbs like any other; acknowledged, it is reminded
+ *   every supervise_s instead of being escalated again, and no
+ *   acknowledgement closes it (resolved is taken as received): only the end
+ *   of what it supervises does (the recorder resolves it when the hazard is
+ *   closed, 销号), so the reminders never stop on an ack alone.
  * Threads: pure; thread-safe.
  */
 #ifndef AY_ESCALATION_H
@@ -51,6 +57,8 @@ struct ay_esc {
     int64_t last_notified_us;   /* the last message to the audience */
     int64_t acked_at_us;        /* the last progress ack (ACKNOWLEDGED) */
     int64_t reescalate_after_s; /* policy: acknowledged but unresolved */
+    int64_t supervise_s;        /* > 0: tracked supervision, reminded this often once
+                                   acknowledged (policy major_hazard_reminder) */
     struct ay_chain chain;
 };
 
@@ -85,7 +93,8 @@ void ay_esc_on_timer(struct ay_esc *e, int64_t now_us, struct ay_esc_notice *out
 /*
  * An acknowledgement of kind (the contract's AckKind value) at now_us.
  * Returns false (and changes nothing) when it does not apply: unknown kind,
- * or the escalation is already closed.
+ * or the escalation is already closed. Under tracked supervision every
+ * kind acknowledges and none closes.
  */
 bool ay_esc_on_ack(struct ay_esc *e, int ack_kind, int64_t now_us);
 

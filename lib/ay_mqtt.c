@@ -116,6 +116,13 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
         }
     }
     if (c->on_msg) {
+        char *ct = NULL;
+        MQTTProperty *p =
+            MQTTProperties_getProperty(&m->properties, MQTTPROPERTY_CODE_CONTENT_TYPE);
+        if (p != NULL && p->value.data.len >= 0 &&
+            (ct = ay_mqtt_content_type_dup(p->value.data.data, (size_t)p->value.data.len)) == NULL)
+            /* Without it the payload's first byte decides (lib/ay_wire). */
+            ay_log_error("cannot read a message's content type: out of memory", "topic", t, NULL);
         struct ay_mqtt_msg msg = {
             .topic = t,
             .payload = m->payload,
@@ -123,8 +130,10 @@ static int on_message(void *context, char *topic, int topic_len, MQTTAsync_messa
             .qos = m->qos,
             .retained = m->retained != 0,
             .dup = m->dup != 0,
+            .content_type = ct,
         };
         c->on_msg(c->arg, &msg);
+        free(ct);
     }
     free(copy);
     MQTTAsync_freeMessage(&m);
@@ -586,21 +595,62 @@ static void on_publish_failed(void *context, MQTTAsync_failureData5 *r)
     free(p);
 }
 
+char *ay_mqtt_content_type_dup(const void *data, size_t len)
+{
+    char *s = malloc(len + 1);
+    if (s == NULL)
+        return NULL;
+    if (len > 0)
+        memcpy(s, data, len);
+    s[len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '\0')
+            s[i] = '?';
+    return s;
+}
+
 enum ay_err ay_mqtt_publish(struct ay_mqtt *c, const char *topic, const void *payload, size_t len,
                             int qos, bool retain, ay_mqtt_done_fn *done, void *done_arg,
                             char err[AY_ERRLEN])
 {
+    return ay_mqtt_publish_typed(c, topic, NULL, payload, len, qos, retain, done, done_arg, err);
+}
+
+enum ay_err ay_mqtt_publish_typed(struct ay_mqtt *c, const char *topic, const char *content_type,
+                                  const void *payload, size_t len, int qos, bool retain,
+                                  ay_mqtt_done_fn *done, void *done_arg, char err[AY_ERRLEN])
+{
     MQTTAsync_message msg = MQTTAsync_message_initializer;
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    MQTTProperties props = MQTTProperties_initializer;
     struct pending *p = NULL;
 
     if (len > (size_t)0x7fffffff) {
         ay_errf(err, "payload too large (%zu bytes)", len);
         return AY_ERR_INVALID;
     }
+    if (content_type != NULL && strlen(content_type) > 0xffff) {
+        ay_errf(err, "content type too long (%zu bytes)", strlen(content_type));
+        return AY_ERR_INVALID;
+    }
+    if (content_type != NULL) {
+        /* Paho copies the string here and again in sendMessage. */
+        MQTTProperty prop;
+        memset(&prop, 0, sizeof(prop));
+        prop.identifier = MQTTPROPERTY_CODE_CONTENT_TYPE;
+        prop.value.data.data = (char *)content_type;
+        prop.value.data.len = (int)strlen(content_type);
+        if (MQTTProperties_add(&props, &prop) != 0) {
+            MQTTProperties_free(&props);
+            return AY_ERR_NOMEM;
+        }
+        msg.properties = props;
+    }
     p = malloc(sizeof(*p));
-    if (p == NULL)
+    if (p == NULL) {
+        MQTTProperties_free(&props);
         return AY_ERR_NOMEM;
+    }
     p->done = done;
     p->arg = done_arg;
     msg.payload = (void *)payload;
@@ -611,6 +661,7 @@ enum ay_err ay_mqtt_publish(struct ay_mqtt *c, const char *topic, const void *pa
     ro.onFailure5 = on_publish_failed;
     ro.context = p;
     int prc = MQTTAsync_sendMessage(c->client, topic, &msg, &ro);
+    MQTTProperties_free(&props);
     if (prc != MQTTASYNC_SUCCESS) {
         free(p);
         ay_errf(err, "could not publish to %s: %s", topic, MQTTAsync_strerror(prc));
@@ -646,6 +697,13 @@ static void waiter_done(void *arg, enum ay_err rc, const char *reason)
 enum ay_err ay_mqtt_publish_wait(struct ay_mqtt *c, const char *topic, const void *payload,
                                  size_t len, int qos, int timeout_ms, char err[AY_ERRLEN])
 {
+    return ay_mqtt_publish_wait_typed(c, topic, NULL, payload, len, qos, timeout_ms, err);
+}
+
+enum ay_err ay_mqtt_publish_wait_typed(struct ay_mqtt *c, const char *topic,
+                                       const char *content_type, const void *payload, size_t len,
+                                       int qos, int timeout_ms, char err[AY_ERRLEN])
+{
     struct waiter *w = calloc(1, sizeof(*w));
     enum ay_err rc;
 
@@ -654,7 +712,8 @@ enum ay_err ay_mqtt_publish_wait(struct ay_mqtt *c, const char *topic, const voi
     pthread_mutex_init(&w->lock, NULL);
     ay_cond_init(&w->cond);
     w->refs = 2; /* this caller and the completion callback */
-    rc = ay_mqtt_publish(c, topic, payload, len, qos, false, waiter_done, w, err);
+    rc = ay_mqtt_publish_typed(c, topic, content_type, payload, len, qos, false, waiter_done, w,
+                               err);
     if (rc != AY_OK) {
         w->refs = 1;
         waiter_release(w);

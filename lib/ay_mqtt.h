@@ -53,6 +53,10 @@ struct ay_mqtt_msg {
     int qos;
     bool retained;
     bool dup; /* the broker may have delivered it before */
+    /* The MQTT v5 content type (docs/contract.md 4.1), NULL when the
+     * publisher set none (always for MQTT 3.1.1 publishers); a NUL byte in
+     * it is given as '?'. lib/ay_wire tells protobuf and JSON apart by it. */
+    const char *content_type;
 };
 
 /* An incoming message; runs on Paho's receive thread. The message is
@@ -92,6 +96,23 @@ enum ay_err ay_mqtt_publish(struct ay_mqtt *c, const char *topic, const void *pa
 /* Publishes and waits until the broker acknowledged it or timeout_ms passed. */
 enum ay_err ay_mqtt_publish_wait(struct ay_mqtt *c, const char *topic, const void *payload,
                                  size_t len, int qos, int timeout_ms, char err[AY_ERRLEN]);
+
+/* The same with the MQTT v5 content type property set to content_type
+ * (copied; NULL: none, as the two above). Subscribers on MQTT 3.1.1 get the
+ * payload without it (the broker drops v5 properties for them). */
+enum ay_err ay_mqtt_publish_typed(struct ay_mqtt *c, const char *topic, const char *content_type,
+                                  const void *payload, size_t len, int qos, bool retain,
+                                  ay_mqtt_done_fn *done, void *done_arg, char err[AY_ERRLEN]);
+enum ay_err ay_mqtt_publish_wait_typed(struct ay_mqtt *c, const char *topic,
+                                       const char *content_type, const void *payload, size_t len,
+                                       int qos, int timeout_ms, char err[AY_ERRLEN]);
+
+/* A received content type property (len bytes, not NUL-terminated) as a
+ * new C string the caller frees: a NUL byte, which MQTT forbids in a string
+ * and which would cut it short, becomes '?', so that it is refused as
+ * unknown rather than read as a shorter, known one. NULL when out of
+ * memory. Pure; used by the message callback, unit-tested. */
+char *ay_mqtt_content_type_dup(const void *data, size_t len);
 
 /* Disconnects cleanly (the broker keeps a persistent session), waiting at
  * most timeout_ms for in-flight publishes. */

@@ -27,6 +27,7 @@
 struct item {
     struct item *next;
     char *topic;
+    char *content_type; /* NULL: none */
     void *payload;
     size_t len;
     ay_mqtt_done_fn *done; /* the producer's, may be NULL */
@@ -65,6 +66,7 @@ static void item_free(struct item *it)
     if (it == NULL)
         return;
     free(it->topic);
+    free(it->content_type);
     free(it->payload);
     free(it);
 }
@@ -132,8 +134,8 @@ static bool send_one(struct ay_outbox *ob, struct item *it, unsigned generation)
         t->generation = generation;
         t->done = it->done;
         t->done_arg = it->done_arg;
-        rc = ay_mqtt_publish(ob->c, it->topic, it->payload, it->len, ob->o.qos, false, on_done, t,
-                             err);
+        rc = ay_mqtt_publish_typed(ob->c, it->topic, it->content_type, it->payload, it->len,
+                                   ob->o.qos, false, on_done, t, err);
     }
     if (rc == AY_ERR_FULL) {
         free(t);
@@ -226,10 +228,20 @@ enum ay_err ay_outbox_put_take(struct ay_outbox *ob, const char *topic, void *pa
 enum ay_err ay_outbox_put_take_cb(struct ay_outbox *ob, const char *topic, void *payload,
                                   size_t len, ay_mqtt_done_fn *done, void *arg)
 {
+    return ay_outbox_put_take_typed(ob, topic, NULL, payload, len, done, arg);
+}
+
+enum ay_err ay_outbox_put_take_typed(struct ay_outbox *ob, const char *topic,
+                                     const char *content_type, void *payload, size_t len,
+                                     ay_mqtt_done_fn *done, void *arg)
+{
     struct item *it = calloc(1, sizeof(*it));
     enum ay_err rc = AY_OK;
 
-    if (it == NULL || (it->topic = strdup(topic)) == NULL) {
+    if (it == NULL || (it->topic = strdup(topic)) == NULL ||
+        (content_type != NULL && (it->content_type = strdup(content_type)) == NULL)) {
+        if (it)
+            free(it->topic);
         free(it);
         return AY_ERR_NOMEM;
     }
@@ -256,6 +268,7 @@ enum ay_err ay_outbox_put_take_cb(struct ay_outbox *ob, const char *topic, void 
     pthread_mutex_unlock(&ob->lock);
     if (rc != AY_OK) {
         free(it->topic);
+        free(it->content_type);
         free(it);
     }
     return rc;

@@ -14,7 +14,7 @@
  * 1.3.12 would otherwise stall for 1 s per full window, which held receipts
  * to ~100/s (~20/s on a stock broker) after a burst.
  *
- * Owns: the queued messages (topic and payload copies) and the thread. Does
+ * Owns: the queued messages (topic, content type and payload) and the thread. Does
  * not own the MQTT client, which must outlive the outbox's close.
  * Threads: ay_outbox_put from any thread, never blocking; the rest from the
  * thread that created it.
@@ -59,6 +59,12 @@ enum ay_err ay_outbox_put_take(struct ay_outbox *ob, const char *topic, void *pa
  * outbox closed before sending it (on the closing thread). */
 enum ay_err ay_outbox_put_take_cb(struct ay_outbox *ob, const char *topic, void *payload,
                                   size_t len, ay_mqtt_done_fn *done, void *arg);
+
+/* The same, published with the MQTT v5 content type content_type (copied;
+ * NULL: none), e.g. lib/ay_wire's AY_WIRE_CT_JSON for a JSON receipt. */
+enum ay_err ay_outbox_put_take_typed(struct ay_outbox *ob, const char *topic,
+                                     const char *content_type, void *payload, size_t len,
+                                     ay_mqtt_done_fn *done, void *arg);
 
 /* Refuses further puts, publishes what is queued and waits for the
  * acknowledgements, for at most timeout_ms; then stops the thread. Returns

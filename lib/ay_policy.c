@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "anyuan/v1/hazard.pb-c.h"
 #include "ay_json.h"
 
 #define DURATION_MAX_S (366LL * 86400)
@@ -23,8 +24,11 @@ static const char *const audience_words[AY_AUDIENCE_COUNT] = {"police", "bureau"
 static const char *const audience_enums[AY_AUDIENCE_COUNT] = {"AUDIENCE_POLICE", "AUDIENCE_BUREAU",
                                                               "AUDIENCE_GOVERNMENT"};
 static const char *const route_keys[AY_ROUTE_COUNT] = {
-    "SEVERITY_I",      "SEVERITY_II",          "SEVERITY_III", "SEVERITY_IV", "suspected_crime",
-    "deadline_missed", "possible_concealment", "alarm",        "device"};
+    "SEVERITY_I",      "SEVERITY_II",     "SEVERITY_III",         "SEVERITY_IV",
+    "suspected_crime", "deadline_missed", "possible_concealment", "alarm",
+    "device",          "major_hazard",    "beyond_authority"};
+/* Keys of hazard_rectification (and of a category's object), by grade index. */
+static const char *const grade_keys[AY_HAZARD_GRADES] = {"GENERAL", "MAJOR"};
 
 const char *ay_audience_word(enum ay_audience a)
 {
@@ -59,6 +63,16 @@ enum ay_route_kind ay_route_for_severity(int severity)
     default:
         return AY_ROUTE_SEVERITY_IV;
     }
+}
+
+int64_t ay_policy_hazard_rectification_s(const struct ay_district_policy *p, int category,
+                                         int grade)
+{
+    int g = grade == ANYUAN__V1__HAZARD_GRADE__HAZARD_GRADE_MAJOR ? 1 : 0;
+    if (category > 0 && category < AY_HAZARD_CATEGORY_MAX &&
+        p->hazard_rectification_s[category][g] > 0)
+        return p->hazard_rectification_s[category][g];
+    return p->hazard_rectification_s[0][g];
 }
 
 /* ---- durations ------------------------------------------------------------- */
@@ -163,6 +177,14 @@ void ay_policy_defaults(struct ay_district_policy *p)
     /* domain.md rule 1, 联得通: two missed heartbeats flag a button. */
     p->device_gap_factor = 2;
     p->low_battery_percent = 20;
+    /* domain.md rule 3 names no figure: a month for a general hazard, a
+     * week for a major one, unless the school or the district says. */
+    p->hazard_rectification_s[0][0] = 30 * 86400;
+    p->hazard_rectification_s[0][1] = 7 * 86400;
+    /* "对一时难以整治到位的安全隐患，要迅速采取隔离、设置警示标识等措施"
+     * (001): not fixed within a day means interim measures. */
+    p->interim_measures_after_s = 86400;
+    p->major_hazard_reminder_s = 86400;
     /* IV-III to the district bureau; I-II also to the city bureau (bureau
      * step 3, told at once) and the local government; suspected crime to
      * the police at once (强制报告). */
@@ -177,6 +199,10 @@ void ay_policy_defaults(struct ay_district_policy *p)
     p->routes[AY_ROUTE_POSSIBLE_CONCEALMENT].start_step[AY_AUDIENCE_BUREAU] = 1;
     p->routes[AY_ROUTE_ALARM].start_step[AY_AUDIENCE_POLICE] = 1;
     p->routes[AY_ROUTE_DEVICE].start_step[AY_AUDIENCE_BUREAU] = 1;
+    /* Major hazards: tracked supervision by the bureau (挂牌督办); beyond
+     * its authority: the local government (003). */
+    p->routes[AY_ROUTE_MAJOR_HAZARD].start_step[AY_AUDIENCE_BUREAU] = 1;
+    p->routes[AY_ROUTE_BEYOND_AUTHORITY].start_step[AY_AUDIENCE_GOVERNMENT] = 1;
     struct ay_chain *c = &p->chains[AY_AUDIENCE_POLICE];
     step(c, "police_liaison", "派出所联络民警", "police liaison", 5 * 60, 2 * 60);
     step(c, "duty_commander_110", "110指挥中心值班长", "110 duty commander", 10 * 60, 3 * 60);
@@ -376,10 +402,50 @@ static enum ay_err parse_routing(const cJSON *o, struct ay_district_policy *p, c
         if (which < 0)
             return bad(err, path,
                        "unknown key (SEVERITY_I..SEVERITY_IV, suspected_crime, "
-                       "deadline_missed, possible_concealment, alarm, device)");
+                       "deadline_missed, possible_concealment, alarm, device, major_hazard, "
+                       "beyond_authority)");
         enum ay_err rc = parse_route(k, path, &p->routes[which], err);
         if (rc != AY_OK)
             return rc;
+    }
+    return AY_OK;
+}
+
+/* {"GENERAL": "30d", "MAJOR": "7d"} into out[grade index]; with
+ * categories, also "HAZARD_CATEGORY_...": {...} into that category's. */
+static enum ay_err parse_grades(const cJSON *o, const char *path, bool categories,
+                                int64_t out[][AY_HAZARD_GRADES], char err[AY_ERRLEN])
+{
+    char sub[128];
+
+    if (!cJSON_IsObject(o))
+        return bad(err, path, "expected an object like {\"GENERAL\": \"30d\", \"MAJOR\": \"7d\"}");
+    for (const cJSON *k = o->child; k != NULL; k = k->next) {
+        snprintf(sub, sizeof(sub), "%s.%s", path, k->string);
+        int g = -1;
+        for (int i = 0; i < AY_HAZARD_GRADES; i++)
+            if (strcmp(k->string, grade_keys[i]) == 0)
+                g = i;
+        if (g >= 0) {
+            enum ay_err rc = get_duration(k, sub, &out[0][g], err);
+            if (rc != AY_OK)
+                return rc;
+            continue;
+        }
+        const ProtobufCEnumValue *v = categories
+                                          ? protobuf_c_enum_descriptor_get_value_by_name(
+                                                &anyuan__v1__hazard_category__descriptor, k->string)
+                                          : NULL;
+        if (v == NULL || v->value <= 0 || v->value >= AY_HAZARD_CATEGORY_MAX)
+            return bad(err, sub,
+                       categories ? "unknown key (GENERAL, MAJOR or a HAZARD_CATEGORY_... name)"
+                                  : "unknown key (GENERAL or MAJOR)");
+        int64_t own[1][AY_HAZARD_GRADES] = {{0, 0}};
+        enum ay_err rc = parse_grades(k, sub, false, own, err);
+        if (rc != AY_OK)
+            return rc;
+        for (int i = 0; i < AY_HAZARD_GRADES; i++)
+            out[v->value][i] = own[0][i];
     }
     return AY_OK;
 }
@@ -405,6 +471,10 @@ static const struct {
      offsetof(struct ay_district_policy, unresolved_reescalation_s)},
     {"device_gap_factor", K_FACTOR, offsetof(struct ay_district_policy, device_gap_factor)},
     {"low_battery_percent", K_PERCENT, offsetof(struct ay_district_policy, low_battery_percent)},
+    {"interim_measures_after", K_DURATION,
+     offsetof(struct ay_district_policy, interim_measures_after_s)},
+    {"major_hazard_reminder", K_DURATION,
+     offsetof(struct ay_district_policy, major_hazard_reminder_s)},
 };
 
 static enum ay_err parse_scalar(const cJSON *k, int i, struct ay_district_policy *p,
@@ -471,6 +541,8 @@ enum ay_err ay_policy_from_json(const char *json, size_t len, struct ay_district
             rc = parse_chains(k, &p, err);
         else if (strcmp(k->string, "routing") == 0)
             rc = parse_routing(k, &p, err);
+        else if (strcmp(k->string, "hazard_rectification") == 0)
+            rc = parse_grades(k, k->string, true, p.hazard_rectification_s, err);
         else
             rc = bad(err, k->string, "unknown key");
     }
@@ -512,6 +584,35 @@ static cJSON *route_json(const struct ay_route *r)
     return a;
 }
 
+/* hazard_rectification: the district's grades, then each category that
+ * has values of its own (only those it has). */
+static cJSON *hazard_json(const struct ay_district_policy *p)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o != NULL;
+    for (int c = 0; ok && c < AY_HAZARD_CATEGORY_MAX; c++) {
+        const ProtobufCEnumValue *v =
+            c > 0
+                ? protobuf_c_enum_descriptor_get_value(&anyuan__v1__hazard_category__descriptor, c)
+                : NULL;
+        cJSON *to = c == 0 ? o : NULL;
+        for (int g = 0; ok && g < AY_HAZARD_GRADES; g++) {
+            if (p->hazard_rectification_s[c][g] == 0 || (c > 0 && v == NULL))
+                continue;
+            if (to == NULL) {
+                to = cJSON_CreateObject();
+                ok = ay_json_take(o, v->name, to);
+            }
+            ok = ok && put_duration(to, grade_keys[g], p->hazard_rectification_s[c][g]);
+        }
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 static cJSON *chain_json(const struct ay_chain *c)
 {
     cJSON *a = cJSON_CreateArray();
@@ -549,7 +650,10 @@ char *ay_policy_to_json(const struct ay_district_policy *p, bool pretty)
               ay_json_num(o, "self_check_day", p->self_check_day) &&
               put_duration(o, "unresolved_reescalation", p->unresolved_reescalation_s) &&
               ay_json_num(o, "device_gap_factor", p->device_gap_factor) &&
-              ay_json_num(o, "low_battery_percent", p->low_battery_percent);
+              ay_json_num(o, "low_battery_percent", p->low_battery_percent) &&
+              ay_json_take(o, "hazard_rectification", hazard_json(p)) &&
+              put_duration(o, "interim_measures_after", p->interim_measures_after_s) &&
+              put_duration(o, "major_hazard_reminder", p->major_hazard_reminder_s);
     for (int r = 0; ok && r < AY_ROUTE_COUNT; r++)
         ok = ay_json_take(routing, route_keys[r], route_json(&p->routes[r]));
     for (int a = 0; ok && a < AY_AUDIENCE_COUNT; a++)

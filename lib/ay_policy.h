@@ -24,10 +24,25 @@
  *    "device_gap_factor": 2,              a device silent this many heartbeat
  *                                         intervals is flagged offline
  *    "low_battery_percent": 20,           below it a button's battery is low
+ *    "hazard_rectification": {"GENERAL": "30d", "MAJOR": "7d"},
+ *                                         a hazard registered without a
+ *                                         rectificationDeadline is due this long
+ *                                         after it was received, by grade; a
+ *                                         category may have its own:
+ *                                         "HAZARD_CATEGORY_FIRE": {"MAJOR": "3d"}
+ *                                         (a grade it leaves out: the district's)
+ *    "interim_measures_after": "1d",      a hazard due later than this after it was
+ *                                         received (it cannot be fixed at once),
+ *                                         a major one and one beyond authority
+ *                                         must carry interimMeasures
+ *    "major_hazard_reminder": "1d",       a major hazard's supervision (挂牌督办),
+ *                                         once acknowledged, reminds this often
+ *                                         until the hazard is closed (销号)
  *    "routing": {"SEVERITY_I": ["bureau@3", "government"], ...,
  *                "SEVERITY_IV": ["bureau"], "suspected_crime": ["police"],
  *                "deadline_missed": ["bureau"], "possible_concealment": ["bureau"],
- *                "alarm": ["police"], "device": ["bureau"]},
+ *                "alarm": ["police"], "device": ["bureau"],
+ *                "major_hazard": ["bureau"], "beyond_authority": ["government"]},
  *    "chains": {"bureau": [{"target": "duty_officer", "name_zh": "值班员",
  *                           "name_en": "duty officer", "ack_timeout": "15m",
  *                           "reminder": "5m"}, ...],
@@ -36,7 +51,9 @@
  * bureau for severity I-II: told at once). The "alarm" route is the chain
  * an unacknowledged alarm climbs (the police feed told the first step); the
  * "device" route is who hears of a device offline, low on battery,
- * tampered with or faulty.
+ * tampered with or faulty. "major_hazard" is who supervises a major hazard
+ * from its registration to its closing (挂牌督办); "beyond_authority" who
+ * is told of a hazard beyond the school's and the bureau's authority.
  *
  * Owns: nothing beyond the caller's struct. Threads: pure; thread-safe.
  */
@@ -98,8 +115,16 @@ enum ay_route_kind {
     AY_ROUTE_POSSIBLE_CONCEALMENT,
     AY_ROUTE_ALARM,
     AY_ROUTE_DEVICE,
+    AY_ROUTE_MAJOR_HAZARD,
+    AY_ROUTE_BEYOND_AUTHORITY,
     AY_ROUTE_COUNT,
 };
+
+/* Room for the contract's HazardCategory values (0..20 today; 0, the
+ * unspecified category, holds the district's own values). */
+#define AY_HAZARD_CATEGORY_MAX 32
+/* Hazard grades by index: general (HAZARD_GRADE_GENERAL), major. */
+#define AY_HAZARD_GRADES 2
 
 struct ay_district_policy {
     char timezone[AY_TZ_NAME_MAX + 1];
@@ -115,6 +140,11 @@ struct ay_district_policy {
     int64_t unresolved_reescalation_s;
     int device_gap_factor;
     int low_battery_percent;
+    /* [category][grade]: [0][g] the district's; [c][g] 0: category c has
+     * none of its own (use ay_policy_hazard_rectification_s). */
+    int64_t hazard_rectification_s[AY_HAZARD_CATEGORY_MAX][AY_HAZARD_GRADES];
+    int64_t interim_measures_after_s;
+    int64_t major_hazard_reminder_s;
     struct ay_route routes[AY_ROUTE_COUNT];
     struct ay_chain chains[AY_AUDIENCE_COUNT];
 };
@@ -142,5 +172,12 @@ void ay_duration_format(int64_t s, char *buf, size_t cap);
 
 /* The route for an incident of severity (Severity enum value 1..4). */
 enum ay_route_kind ay_route_for_severity(int severity);
+
+/* How long a hazard of category (HazardCategory value) and grade
+ * (HazardGrade value; anything but major counts as general) registered
+ * without a rectification deadline has: the category's own value if the
+ * policy gives one, else the district's. */
+int64_t ay_policy_hazard_rectification_s(const struct ay_district_policy *p, int category,
+                                         int grade);
 
 #endif

@@ -114,14 +114,15 @@ static const struct rule rules[] = {
     REQ_IF("report", "lessons", "kind", ANYUAN__V1__REPORT_KIND__REPORT_KIND_FINAL),
     REQ_IF("report", "rectification", "kind", ANYUAN__V1__REPORT_KIND__REPORT_KIND_FINAL),
 
-    /* domain.md rule 3: a responsible person and a rectification deadline. */
+    /* domain.md rule 3: a responsible person; the rectification deadline,
+     * when the report gives none, is the district policy's
+     * (hazard_rectification, services/recorder/hazard.c). */
     REQ("hazard", "category"),
     REQ("hazard", "grade"),
     REQ("hazard", "place"),
     REQ("hazard", "description"),
     REQ("hazard", "found_by.name"),
     REQ("hazard", "responsible.name"),
-    REQ("hazard", "rectification_deadline"),
 
     REQ("hazard-update", "hazard_id"),
     /* REGISTERED is set by the HazardReport itself, never by an update. */

@@ -86,7 +86,7 @@ static size_t template_json(enum lg_type t, int64_t now_us, char *buf, size_t ca
             "{\"category\":\"HAZARD_CATEGORY_FACILITY\",\"grade\":\"HAZARD_GRADE_GENERAL\","
             "\"place\":\"north wall\",\"description\":\"bench\",\"foundBy\":{\"name\":\"bench\"},"
             "\"foundAt\":\"%s\",\"responsible\":{\"name\":\"bench\",\"phone\":\"13800000000\"},"
-            "\"rectificationDeadline\":\"%s\"}",
+            "\"rectificationDeadline\":\"%s\",\"interimMeasures\":\"warning signs\"}",
             ev, due);
     case LG_MONTHLY:
         return (size_t)snprintf(buf, cap,

@@ -73,9 +73,17 @@ enum ay_err alarmfeed_decode(const char *topic, const void *payload, size_t len,
                              int64_t received_us, int64_t now_us, struct alarmfeed_msg *out,
                              char err[AY_ERRLEN])
 {
+    return alarmfeed_decode_as(topic, NULL, payload, len, retained, received_us, now_us, out, err);
+}
+
+enum ay_err alarmfeed_decode_as(const char *topic, const char *content_type, const void *payload,
+                                size_t len, bool retained, int64_t received_us, int64_t now_us,
+                                struct alarmfeed_msg *out, char err[AY_ERRLEN])
+{
     struct alarmfeed_msg m = {.received_us = received_us};
     const struct ay_msgtype *type = NULL;
     const Anyuan__V1__Header *h = NULL;
+    enum ay_wire wire = AY_WIRE_PROTOBUF;
     enum ay_err rc = AY_ERR_INVALID;
 
     if (ay_topic_parse(topic, &m.where, err) != AY_OK)
@@ -86,12 +94,14 @@ enum ay_err alarmfeed_decode(const char *topic, const void *payload, size_t len,
         return AY_ERR_INVALID;
     }
     type = ay_msgtype_by_name(m.where.kind);
-    m.msg = protobuf_c_message_unpack(type->desc, NULL, len, payload);
-    if (m.msg == NULL) {
-        ay_errf(err, "%s: payload is not a valid anyuan.v1.%s protobuf message", type->name,
-                type->desc->short_name);
+    char werr[AY_ERRLEN] = "";
+    if (ay_wire_detect(content_type, payload, len, &wire, werr) != AY_OK) {
+        ay_errf(err, "%s: %s", type->name, werr);
         return AY_ERR_INVALID;
     }
+    enum ay_err drc = ay_wire_decode(type->desc, wire, payload, len, &m.msg, err);
+    if (drc != AY_OK)
+        return drc;
     if (retained) {
         ay_errf(err, "%s: published with the retain flag (it would be replayed as new)",
                 type->name);
@@ -263,13 +273,14 @@ enum ay_err alarmfeed_enrich(const struct alarmfeed_msg *m, const struct alarmfe
 
 enum ay_err alarmfeed_pack(const struct alarmfeed_out *out, uint8_t **buf, size_t *len)
 {
-    size_t n = protobuf_c_message_get_packed_size(&out->pa.base);
-    uint8_t *b = malloc(n ? n : 1);
+    return alarmfeed_pack_as(out, AY_WIRE_PROTOBUF, buf, len);
+}
 
-    if (b == NULL)
-        return AY_ERR_NOMEM;
-    protobuf_c_message_pack(&out->pa.base, b);
-    *buf = b;
-    *len = n;
-    return AY_OK;
+enum ay_err alarmfeed_pack_as(const struct alarmfeed_out *out, enum ay_wire wire, uint8_t **buf,
+                              size_t *len)
+{
+    char err[AY_ERRLEN];
+    /* The registry's strings are clipped to valid UTF-8 when loaded, the
+     * message's were checked: JSON can always carry the PoliceAlarm. */
+    return ay_wire_encode(&out->pa.base, wire, buf, len, err);
 }

@@ -2,8 +2,9 @@
  * alarmfeed.h - the police alarm feed's decisions: which messages are
  * alarms (or cancels) to forward, and the PoliceAlarm each becomes.
  *
- * Owns: decoding and validation (the recorder's rules: a valid protobuf of
- * the topic's type, lib/ay_schema with the device's clock never a reason
+ * Owns: decoding and validation (the recorder's rules: a valid protobuf or
+ * JSON message of the topic's type (lib/ay_wire), lib/ay_schema with the
+ * device's clock never a reason
  * to refuse, not retained, a header that speaks for the topic), the
  * enrichment from a registry snapshot, the drill rule, and packing.
  * Does not own: the registry's loading (store.c) or its lifetime (feed.c),
@@ -27,6 +28,7 @@
 #include "ay_err.h"
 #include "ay_topic.h"
 #include "ay_uuid.h"
+#include "ay_wire.h"
 #include "feedid.h"
 #include "registry.h"
 
@@ -52,6 +54,11 @@ struct alarmfeed_msg {
 enum ay_err alarmfeed_decode(const char *topic, const void *payload, size_t len, bool retained,
                              int64_t received_us, int64_t now_us, struct alarmfeed_msg *out,
                              char err[AY_ERRLEN]);
+/* The same for a payload in either form (lib/ay_wire: content_type, else
+ * the first byte); alarmfeed_decode is this with no content type. */
+enum ay_err alarmfeed_decode_as(const char *topic, const char *content_type, const void *payload,
+                                size_t len, bool retained, int64_t received_us, int64_t now_us,
+                                struct alarmfeed_msg *out, char err[AY_ERRLEN]);
 void alarmfeed_msg_cleanup(struct alarmfeed_msg *m);
 
 /* A PoliceAlarm and the parts it points to. Its strings point into the
@@ -91,5 +98,9 @@ bool alarmfeed_is_test(const struct alarmfeed_msg *m, const struct alarmfeed_reg
 
 /* Packs out->pa into a new buffer (*buf, the caller frees; *len bytes). */
 enum ay_err alarmfeed_pack(const struct alarmfeed_out *out, uint8_t **buf, size_t *len);
+/* The same in form wire: protobuf for out->topic, JSON for its twin
+ * out->topic + "/json" (docs/contract.md 4.5). */
+enum ay_err alarmfeed_pack_as(const struct alarmfeed_out *out, enum ay_wire wire, uint8_t **buf,
+                              size_t *len);
 
 #endif

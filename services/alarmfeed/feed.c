@@ -276,6 +276,38 @@ static void forwarded(struct alarmfeed_feed *f, const struct alarmfeed_msg *m,
                 m->clock_warning[0] ? m->clock_warning : NULL, NULL);
 }
 
+/*
+ * Queues both forms of the PoliceAlarm (docs/contract.md 4.5): protobuf on
+ * the feed first, so that its twin never delays it, then the same message
+ * as JSON on the feed's /json twin. Called under the registry's read lock
+ * (o's strings point into the snapshot); the outbox never waits. AY_OK once
+ * the protobuf copy is queued; a twin that cannot be is counted unqueued.
+ */
+static enum ay_err queue_both(struct alarmfeed_feed *f, const struct alarmfeed_out *o)
+{
+    char jtopic[AY_TOPIC_MAX];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    enum ay_err rc = alarmfeed_pack_as(o, AY_WIRE_PROTOBUF, &buf, &len);
+
+    if (rc == AY_OK)
+        rc = ay_outbox_put_take_typed(f->outbox, o->topic, AY_WIRE_CT_PROTOBUF, buf, len, NULL,
+                                      NULL);
+    if (rc != AY_OK) {
+        free(buf); /* still ours: the outbox takes it only on AY_OK */
+        return rc;
+    }
+    buf = NULL;
+    if (ay_wire_topic(o->topic, AY_WIRE_JSON, jtopic) != AY_OK ||
+        alarmfeed_pack_as(o, AY_WIRE_JSON, &buf, &len) != AY_OK ||
+        ay_outbox_put_take_typed(f->outbox, jtopic, AY_WIRE_CT_JSON, buf, len, NULL, NULL) !=
+            AY_OK) {
+        free(buf);
+        atomic_fetch_add(&f->unqueued, 1);
+    }
+    return AY_OK;
+}
+
 void alarmfeed_feed_offer(void *arg, const struct ay_mqtt_msg *mm)
 {
     struct alarmfeed_feed *f = arg;
@@ -283,27 +315,22 @@ void alarmfeed_feed_offer(void *arg, const struct ay_mqtt_msg *mm)
     struct alarmfeed_msg m;
     struct alarmfeed_out o;
     char err[AY_ERRLEN] = "";
-    uint8_t *buf = NULL;
-    size_t len = 0;
 
-    if (alarmfeed_decode(mm->topic, mm->payload, mm->len, mm->retained, now, now, &m, err) !=
-        AY_OK) {
+    if (alarmfeed_decode_as(mm->topic, mm->content_type, mm->payload, mm->len, mm->retained, now,
+                            now, &m, err) != AY_OK) {
         refuse(f, mm->topic, now, err[0] ? err : "out of memory");
         return;
     }
     pthread_rwlock_rdlock(&f->lock);
     enum ay_err rc = alarmfeed_enrich(&m, f->reg, f->o.service_id, now, &o);
     if (rc == AY_OK)
-        rc = alarmfeed_pack(&o, &buf, &len);
+        rc = queue_both(f, &o);
     pthread_rwlock_unlock(&f->lock);
     /* From here on only o's own buffers and scalars are read: its strings
      * may point into a snapshot that is gone. */
-    if (rc == AY_OK)
-        rc = ay_outbox_put_take(f->outbox, o.topic, buf, len);
     if (rc == AY_OK) {
         forwarded(f, &m, &o, now);
     } else {
-        free(buf);
         atomic_fetch_add(&f->unqueued, 1);
         if (ay_ratelimit_allow(f->forward_log, m.where.device, now, report_forwarded, f))
             ay_log_error("could not queue an alarm for the police", "msg_id", m.id, "school",

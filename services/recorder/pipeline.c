@@ -131,6 +131,10 @@ void recorder_pipeline_offer(void *arg, const struct ay_mqtt_msg *m)
     struct recorder_item *it =
         recorder_item_new(m->topic, m->payload, m->len, ay_time_now_us(), m->retained);
 
+    if (it != NULL && recorder_item_set_content_type(it, m->content_type) != AY_OK) {
+        recorder_item_free(it);
+        it = NULL;
+    }
     if (it == NULL) {
         /* The broker already has our ack; the sender re-sends without receipt. */
         ay_log_error("cannot queue message: out of memory", "topic", m->topic, NULL);
@@ -166,8 +170,10 @@ static void send_receipt(struct recorder_pipeline *p, struct recorder_item *it)
     enum ay_err rc =
         recorder_receipt_pack(it, p->o.service_id, ay_time_now_us(), &buf, &len, topic);
 
+    /* In the form the sender used, saying so (docs/contract.md 4.5). */
     if (rc == AY_OK)
-        rc = ay_outbox_put_take(p->outbox, topic, buf, len);
+        rc = ay_outbox_put_take_typed(p->outbox, topic, ay_wire_content_type(it->wire), buf, len,
+                                      NULL, NULL);
     if (rc == AY_OK || rc == AY_ERR_NOTFOUND)
         return;
     /* The message is stored; only the receipt is lost, and the re-send the

@@ -20,6 +20,7 @@
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_labels.h"
 #include "ay_schema.h"
+#include "ay_text.h"
 #include "ay_time.h"
 #include "ay_tz.h"
 #include "ay_uuid.h"
@@ -53,9 +54,21 @@ void recorder_item_free(struct recorder_item *it)
         protobuf_c_message_free_unpacked(it->msg, NULL);
     free(it->plans);
     free(it->ended_words);
+    free(it->moved_words);
     free(it->topic);
+    free(it->content_type);
     free(it->payload);
     free(it);
+}
+
+enum ay_err recorder_item_set_content_type(struct recorder_item *it, const char *content_type)
+{
+    char *copy = content_type ? strdup(content_type) : NULL;
+    if (content_type != NULL && copy == NULL)
+        return AY_ERR_NOMEM;
+    free(it->content_type);
+    it->content_type = copy;
+    return AY_OK;
 }
 
 void recorder_reject(struct recorder_item *it, const char *fmt, ...)
@@ -140,6 +153,12 @@ static bool periodic_report(struct recorder_item *it)
 static void decode(struct recorder_item *it, int64_t now_us)
 {
     char err[AY_ERRLEN] = "";
+    char wire_err[AY_ERRLEN] = "";
+    /* The form first, so that every refusal below is answered in it; an
+     * unknown content type is answered in protobuf and refused below. */
+    it->wire = AY_WIRE_PROTOBUF;
+    bool wire_ok =
+        ay_wire_detect(it->content_type, it->payload, it->len, &it->wire, wire_err) == AY_OK;
 
     if (ay_topic_parse(it->topic, &it->where, err) != AY_OK) {
         recorder_reject(it, "%s", err);
@@ -156,10 +175,13 @@ static void decode(struct recorder_item *it, int64_t now_us)
         it->type = NULL;
         return;
     }
-    it->msg = protobuf_c_message_unpack(it->type->desc, NULL, it->len, it->payload);
-    if (it->msg == NULL) {
-        recorder_reject(it, "%s: payload is not a valid anyuan.v1.%s protobuf message",
-                        it->type->name, it->type->desc->short_name);
+    if (!wire_ok) {
+        recorder_reject(it, "%s: %s", it->type->name, wire_err);
+        return;
+    }
+    enum ay_err rc = ay_wire_decode(it->type->desc, it->wire, it->payload, it->len, &it->msg, err);
+    if (rc != AY_OK) {
+        recorder_reject(it, "%s", err[0] ? err : ay_strerror(rc));
         return;
     }
     const Anyuan__V1__Header *h = header_of(it->msg);
@@ -253,6 +275,12 @@ static int cmp_subject(const void *a, const void *b)
                       ((const struct recorder_subject *)b)->id);
 }
 
+static int cmp_hazard_fact(const void *a, const void *b)
+{
+    return strcasecmp(((const struct recorder_hazard_fact *)a)->id,
+                      ((const struct recorder_hazard_fact *)b)->id);
+}
+
 static int cmp_school(const void *a, const void *b)
 {
     return strcmp(((const struct recorder_school *)a)->id, ((const struct recorder_school *)b)->id);
@@ -280,6 +308,8 @@ void recorder_facts_sort(struct recorder_facts *f)
         qsort(f->incidents, f->nincidents, sizeof(*f->incidents), cmp_subject);
     if (f->nhazards > 1)
         qsort(f->hazards, f->nhazards, sizeof(*f->hazards), cmp_subject);
+    if (f->nhazard_states > 1)
+        qsort(f->hazard_states, f->nhazard_states, sizeof(*f->hazard_states), cmp_hazard_fact);
 }
 
 void recorder_facts_cleanup(struct recorder_facts *f)
@@ -292,6 +322,7 @@ void recorder_facts_cleanup(struct recorder_facts *f)
     free(f->deadlines);
     free(f->schools);
     free(f->dev_states);
+    free(f->hazard_states);
     memset(f, 0, sizeof(*f));
 }
 
@@ -369,6 +400,18 @@ static const struct recorder_subject *find_subject(const struct recorder_subject
     return bsearch(&key, arr, n, sizeof(key), cmp_subject);
 }
 
+static const struct recorder_hazard *find_hazard_state(const struct recorder_facts *f,
+                                                       const char *id)
+{
+    struct recorder_hazard_fact key;
+    if (f == NULL || f->nhazard_states == 0)
+        return NULL;
+    snprintf(key.id, sizeof(key.id), "%s", id);
+    const struct recorder_hazard_fact *h =
+        bsearch(&key, f->hazard_states, f->nhazard_states, sizeof(key), cmp_hazard_fact);
+    return h ? &h->hazard : NULL;
+}
+
 /* ---- the batch's own ids: a small open-addressing table ------------------ */
 
 struct id_table {
@@ -437,6 +480,36 @@ static void dev_table_put(struct id_table *t, struct recorder_item *it)
 
 static void plan_status(struct recorder_item *it, const struct recorder_district *d,
                         const struct recorder_facts *f, const struct recorder_dev_state *prev);
+
+/* The same table keyed by hazard: the last message of the batch about each
+ * hazard (its report or an update), whose state the next update starts
+ * from, so that several updates of a hazard in a batch apply in order. */
+static const char *hazard_key(const struct recorder_item *it)
+{
+    return creates_hazard(it) ? it->msg_id : recorder_hazard_ref(it);
+}
+
+static struct recorder_item *hazard_table_find(const struct id_table *t, const char *id)
+{
+    for (size_t i = id_hash(id) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        if (t->slot[i] == NULL)
+            return NULL;
+        if (strcasecmp(hazard_key(t->slot[i]), id) == 0)
+            return t->slot[i];
+    }
+}
+
+static void hazard_table_put(struct id_table *t, struct recorder_item *it)
+{
+    const char *id = hazard_key(it);
+    size_t i = id_hash(id) & (t->cap - 1);
+    while (t->slot[i] != NULL && strcasecmp(hazard_key(t->slot[i]), id) != 0)
+        i = (i + 1) & (t->cap - 1);
+    t->slot[i] = it;
+}
+
+static void decide_hazard(struct recorder_item *it, const struct recorder_district *d,
+                          const struct recorder_facts *f, struct id_table *hazards);
 
 /* ---- the decision ---------------------------------------------------------- */
 
@@ -531,7 +604,9 @@ void recorder_decide(struct recorder_item **items, size_t n, const struct record
 {
     struct id_table batch = {NULL, 0};
     struct id_table devices = {NULL, 0};
-    bool have_table = id_table_init(&batch, n) && id_table_init(&devices, n);
+    struct id_table hazards = {NULL, 0};
+    bool have_table =
+        id_table_init(&batch, n) && id_table_init(&devices, n) && id_table_init(&hazards, n);
 
     for (size_t i = 0; i < n; i++) {
         struct recorder_item *it = items[i];
@@ -545,6 +620,10 @@ void recorder_decide(struct recorder_item **items, size_t n, const struct record
         it->drill = false;
         it->silent_after_us = 0;
         it->ended_episode[0] = '\0';
+        memset(&it->hazard, 0, sizeof(it->hazard));
+        memset(&it->hazard_dl, 0, sizeof(it->hazard_dl));
+        it->hazard_from = 0;
+        it->hazard_moved = false;
         if (it->outcome != RECORDER_PENDING)
             continue;
         const struct recorder_known_msg *k = find_known(f, it->msg_id);
@@ -562,6 +641,8 @@ void recorder_decide(struct recorder_item **items, size_t n, const struct record
         check_registry(it, f);
         if (it->outcome == RECORDER_PENDING && have_table)
             check_ref(it, f, &batch);
+        if (it->outcome == RECORDER_PENDING)
+            decide_hazard(it, district_of(f, it->where.district), f, have_table ? &hazards : NULL);
         if (it->outcome != RECORDER_PENDING)
             continue;
         const struct recorder_district *dist = district_of(f, it->where.district);
@@ -580,6 +661,7 @@ void recorder_decide(struct recorder_item **items, size_t n, const struct record
     }
     free(batch.slot);
     free(devices.slot);
+    free(hazards.slot);
 }
 
 /* ---- deadlines and escalations ---------------------------------------------- */
@@ -785,26 +867,173 @@ static void plan_report(struct recorder_item *it, const struct recorder_district
     }
 }
 
+/* ---- hazards (domain.md rule 3; the loop is hazard.c) ----------------------- */
+
+static const char *value_name(const ProtobufCEnumDescriptor *d, int v)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    return ev ? ev->name : "";
+}
+
+/* A hazard as its report registers it: its rectification deadline is the
+ * report's, else the policy's for its category and grade from when the
+ * backbone received it. */
+static void hazard_registered(const struct recorder_item *it, const struct recorder_district *d,
+                              struct recorder_hazard *h)
+{
+    const Anyuan__V1__HazardReport *r = (const Anyuan__V1__HazardReport *)it->msg;
+    int64_t given = ts_us(r->rectification_deadline);
+
+    memset(h, 0, sizeof(*h));
+    h->status = ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_REGISTERED;
+    h->grade = r->grade;
+    h->category = r->category;
+    h->beyond_authority = r->beyond_authority;
+    snprintf(h->reporter, sizeof(h->reporter), "%s", r->found_by ? r->found_by->name : "");
+    snprintf(h->responsible, sizeof(h->responsible), "%s",
+             r->responsible ? r->responsible->name : "");
+    snprintf(h->place, sizeof(h->place), "%s", r->place);
+    h->dl_status = RECORDER_HAZARD_DL_PENDING;
+    h->dl_due_us =
+        given > 0
+            ? given
+            : it->received_us +
+                  ay_policy_hazard_rectification_s(&d->policy, r->category, r->grade) * US_PER_S;
+}
+
+/*
+ * A hazard report must carry interim measures when it cannot be fixed at
+ * once; an update must be a step the loop allows from the hazard's state:
+ * the batch's last message about it, else what the database had (so the
+ * updates of a batch apply in order). What it does to the deadline is
+ * decided here too, from that state.
+ */
+static void decide_hazard(struct recorder_item *it, const struct recorder_district *d,
+                          const struct recorder_facts *f, struct id_table *hazards)
+{
+    char reason[AY_ERRLEN];
+
+    if (creates_hazard(it)) {
+        const Anyuan__V1__HazardReport *r = (const Anyuan__V1__HazardReport *)it->msg;
+        hazard_registered(it, d, &it->hazard);
+        if (recorder_hazard_check_interim(&it->hazard, r->interim_measures, it->hazard.dl_due_us,
+                                          it->received_us, &d->policy, reason) != AY_OK) {
+            recorder_reject(it, "%s", reason);
+            return;
+        }
+        it->hazard_dl.action = RECORDER_HAZARD_DL_START;
+        it->hazard_dl.due_us = it->hazard.dl_due_us;
+        if (hazards)
+            hazard_table_put(hazards, it);
+        return;
+    }
+    const char *id = recorder_hazard_ref(it);
+    if (id == NULL)
+        return;
+    const Anyuan__V1__HazardUpdate *u = (const Anyuan__V1__HazardUpdate *)it->msg;
+    const struct recorder_item *last = hazards ? hazard_table_find(hazards, id) : NULL;
+    const struct recorder_hazard *before = last ? &last->hazard : find_hazard_state(f, id);
+    struct recorder_hazard after;
+    int64_t new_due = ts_us(u->new_deadline);
+
+    if (before == NULL) {
+        recorder_reject(it,
+                        "hazard-update.hazardId: unknown hazard %s (send its report first and "
+                        "wait for the receipt)",
+                        id);
+        return;
+    }
+    if (recorder_hazard_step(before, id, u->status, u->by ? u->by->name : "", &after, reason) !=
+        AY_OK) {
+        recorder_reject(it, "%s", reason);
+        return;
+    }
+    it->hazard_from = before->status;
+    it->hazard_moved = recorder_hazard_is_move(before, u->status, new_due);
+    recorder_hazard_plan_deadline(before, u->status, new_due, it->received_us, &d->policy,
+                                  &it->hazard_dl, &after);
+    it->hazard = after;
+    if (hazards)
+        hazard_table_put(hazards, it);
+}
+
+static void hazard_subject(const struct recorder_item *it, const char *hazard_id,
+                           const struct recorder_hazard *h, const struct recorder_facts *f,
+                           struct ay_esc_subject *s)
+{
+    const struct recorder_school *sch = find_school(f, it->where.school);
+
+    memset(s, 0, sizeof(*s));
+    s->subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_HAZARD;
+    snprintf(s->subject_id, sizeof(s->subject_id), "%s", hazard_id);
+    snprintf(s->district, sizeof(s->district), "%s", it->where.district);
+    snprintf(s->school, sizeof(s->school), "%s", it->where.school);
+    if (sch) {
+        snprintf(s->school_zh, sizeof(s->school_zh), "%s", sch->name_zh);
+        snprintf(s->school_en, sizeof(s->school_en), "%s", sch->name_en);
+    }
+    ay_escalate_words(
+        s->subject_kind, value_name(&anyuan__v1__hazard_category__descriptor, h->category),
+        value_name(&anyuan__v1__hazard_grade__descriptor, h->grade), "", "", h->place, s);
+}
+
+/* A report registers the hazard: its rectification deadline runs; a major
+ * hazard is put under the tracked supervision (挂牌督办) of the policy's
+ * major_hazard route at once, reminded until it is closed (销号, which
+ * resolves it: store.c); one beyond the authority of the school and the
+ * bureau goes to the beyond_authority route, the local government (003). */
+static void plan_hazard_report(struct recorder_item *it, const struct recorder_district *d,
+                               const struct recorder_facts *f)
+{
+    const Anyuan__V1__HazardReport *r = (const Anyuan__V1__HazardReport *)it->msg;
+    struct ay_esc_subject s;
+
+    if (it->hazard.status == 0) /* planned without recorder_decide */
+        hazard_registered(it, d, &it->hazard);
+    add_dl(it, RECORDER_DL_START, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_HAZARD_RECTIFICATION,
+           ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_HAZARD, it->msg_id, it->hazard.dl_due_us);
+    hazard_subject(it, it->msg_id, &it->hazard, f, &s);
+    if (r->grade == ANYUAN__V1__HAZARD_GRADE__HAZARD_GRADE_MAJOR)
+        escalate(it, d, f, AY_ROUTE_MAJOR_HAZARD,
+                 ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_MAJOR_HAZARD, &s, NULL,
+                 AY_ESCALATE_SUPERVISED);
+    if (r->beyond_authority)
+        escalate(it, d, f, AY_ROUTE_BEYOND_AUTHORITY,
+                 ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_BEYOND_AUTHORITY, &s, NULL, 0);
+}
+
+/* A step of the loop (allowed by decide_hazard): its deadline (met, moved
+ * or a new one of the series), and when it moves the hazard on, the words
+ * that tell the end of what it ends. */
 static void plan_hazard_update(struct recorder_item *it, const struct recorder_facts *f)
 {
     const Anyuan__V1__HazardUpdate *u = (const Anyuan__V1__HazardUpdate *)it->msg;
+    const struct recorder_hazard_dl_plan *p = &it->hazard_dl;
     const int kind = ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_HAZARD_RECTIFICATION;
     const int subj = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_HAZARD;
+    struct recorder_deadline *dl = NULL;
+    struct ay_esc_subject s;
 
-    switch (u->status) {
-    case ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_RECTIFIED:
-    case ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_VERIFIED:
-    case ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_CLOSED:
-        add_dl(it, RECORDER_DL_MEET, kind, subj, u->hazard_id, open_due(f, kind, u->hazard_id));
+    switch (p->action) {
+    case RECORDER_HAZARD_DL_MEET:
+        dl = add_dl(it, RECORDER_DL_MEET, kind, subj, u->hazard_id, p->due_us);
         break;
-    case ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_REOPENED:
-        add_dl(it, RECORDER_DL_REOPEN, kind, subj, u->hazard_id, ts_us(u->new_deadline));
+    case RECORDER_HAZARD_DL_MOVE:
+        dl = add_dl(it, RECORDER_DL_MOVE, kind, subj, u->hazard_id, p->due_us);
+        break;
+    case RECORDER_HAZARD_DL_START:
+        dl = add_dl(it, RECORDER_DL_START, kind, subj, u->hazard_id, p->due_us);
         break;
     default:
-        if (u->new_deadline)
-            add_dl(it, RECORDER_DL_MOVE, kind, subj, u->hazard_id, ts_us(u->new_deadline));
         break;
     }
+    if (dl)
+        dl->seq = p->seq;
+    if (!it->hazard_moved || (it->moved_words == NULL &&
+                              (it->moved_words = calloc(2, sizeof(*it->moved_words))) == NULL))
+        return;
+    hazard_subject(it, u->hazard_id, &it->hazard, f, &s);
+    ay_escalate_hazard_resolved_summary(u->status, &s, it->moved_words[0], it->moved_words[1]);
 }
 
 /* An alarm (not a drill) expects an incident notice that refers to it; a
@@ -982,10 +1211,7 @@ void recorder_plan_deadlines(struct recorder_item *it, const struct recorder_dis
     } else if (desc == &anyuan__v1__alarm_cancel__descriptor) {
         plan_alarm_cancel(it, d, f);
     } else if (desc == &anyuan__v1__hazard_report__descriptor) {
-        const Anyuan__V1__HazardReport *h = (const Anyuan__V1__HazardReport *)it->msg;
-        add_dl(it, RECORDER_DL_START, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_HAZARD_RECTIFICATION,
-               ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_HAZARD, it->msg_id,
-               ts_us(h->rectification_deadline));
+        plan_hazard_report(it, d, f);
     } else if (desc == &anyuan__v1__hazard_update__descriptor) {
         plan_hazard_update(it, f);
     } else if (desc == &anyuan__v1__monthly_report__descriptor) {
@@ -1085,8 +1311,9 @@ enum ay_err recorder_receipt_pack(const struct recorder_item *it, const char *se
     char id[AY_UUID_STRLEN];
     char reference[64] = "";
     char reason[AY_ERRLEN * 2];
+    char safe_reason[AY_ERRLEN * 2];
+    char wire_err[AY_ERRLEN];
     enum ay_err rc = AY_ERR_NOMEM;
-    uint8_t *out = NULL;
 
     if (!it->topic_ok || it->where.cls != AY_TOPIC_SCHOOL ||
         ay_topic_receipt(topic, it->where.district, it->where.school, it->where.device) != AY_OK)
@@ -1137,13 +1364,10 @@ enum ay_err recorder_receipt_pack(const struct recorder_item *it, const char *se
         if ((dl->due_at = new_ts(d->due_us)) == NULL)
             goto cleanup;
     }
-    *len = anyuan__v1__receipt__get_packed_size(&r);
-    out = malloc(*len ? *len : 1);
-    if (out == NULL)
-        goto cleanup;
-    anyuan__v1__receipt__pack(&r, out);
-    *buf = out;
-    rc = AY_OK;
+    /* Valid UTF-8 whatever was cut to fit a reason: JSON must carry it. */
+    if (r.reason != NULL && r.reason[0] != '\0')
+        r.reason = ay_text_sanitize(safe_reason, sizeof(safe_reason), r.reason);
+    rc = ay_wire_encode(&r.base, it->wire, buf, len, wire_err);
 cleanup:
     receipt_cleanup(&r, &h);
     return rc;

@@ -5,7 +5,10 @@
  *
  * Enforces (shared/domain.md): rule 2 (deadlines of notices and written
  * reports, per district policy, lateness judged against when the backbone
- * received the message), rule 3 (a hazard's rectification deadline), rule 4
+ * received the message), rule 3 (hazards as a closed loop, hazard.h: every
+ * step in order, verified by someone else, interim measures, the
+ * rectification deadline; major hazards supervised until closed, hazards
+ * beyond authority to the local government), rule 4
  * (monthly report due date), rule 7 (everything leaves a trace: a refused
  * message is kept as a dead letter with its reason, never dropped).
  *
@@ -33,6 +36,8 @@
 #include "ay_msgtype.h"
 #include "ay_topic.h"
 #include "ay_uuid.h"
+#include "ay_wire.h"
+#include "hazard.h"
 
 enum recorder_outcome {
     RECORDER_PENDING,   /* valid so far; the next step decides */
@@ -81,8 +86,10 @@ struct recorder_item {
     uint8_t *payload;
     size_t len;
     int64_t received_us;
-    bool retained; /* published with the retain flag */
+    bool retained;      /* published with the retain flag */
+    char *content_type; /* the MQTT v5 content type; NULL: none (recorder_item_set_content_type) */
     /* Set by recorder_decode. */
+    enum ay_wire wire; /* the form it came in (lib/ay_wire); its receipt goes back in it */
     bool topic_ok;
     struct ay_topic where;
     const struct ay_msgtype *type;
@@ -116,15 +123,29 @@ struct recorder_item {
      * (report_subject "" for other messages). */
     struct ay_report_period report;
     char report_subject[AY_UUID_STRLEN];
+    /* A hazard report or update: the hazard after it, the status it moved
+     * from (0 for a report), what it does to the rectification deadline,
+     * whether it moved the hazard on (another status or a new deadline:
+     * the follow-up of an overdue rectification ends; a closing ends every
+     * escalation of the hazard), and the words that tell those it ended
+     * (zh, en; allocated). */
+    struct recorder_hazard hazard;
+    int hazard_from;
+    struct recorder_hazard_dl_plan hazard_dl;
+    bool hazard_moved;
+    char (*moved_words)[AY_SUMMARY_MAX];
 };
 
 /* Copies topic and payload. NULL when out of memory. Free with recorder_item_free. */
 struct recorder_item *recorder_item_new(const char *topic, const void *payload, size_t len,
                                         int64_t received_us, bool retained);
 void recorder_item_free(struct recorder_item *it); /* NULL is a no-op */
+/* Keeps a copy of the content type it came with (NULL: none). AY_ERR_NOMEM. */
+enum ay_err recorder_item_set_content_type(struct recorder_item *it, const char *content_type);
 
 /* Decodes and validates: not retained, topic in the tree, a known inbound
- * type, a valid protobuf, the contract's rules (ay_schema), and a header
+ * type, a valid protobuf or JSON message (lib/ay_wire: the content type,
+ * else the first byte), the contract's rules (ay_schema), and a header
  * that names the same district, school and device as the topic. Times far
  * from now_us are a warning for every type (see recorder.c). */
 void recorder_decode(struct recorder_item *it, int64_t now_us);
@@ -177,6 +198,11 @@ struct recorder_subject { /* an incident or a hazard */
     char school[AY_ID_MAX];
 };
 
+struct recorder_hazard_fact { /* a hazard's state in the loop, as loaded */
+    char id[AY_UUID_STRLEN];
+    struct recorder_hazard hazard;
+};
+
 struct recorder_open_deadline { /* pending or missed */
     char created_by[AY_UUID_STRLEN];
     int kind;
@@ -204,6 +230,8 @@ struct recorder_facts {
     size_t nschools;
     struct recorder_dev_state *dev_states; /* device_status of the batch's devices */
     size_t ndev_states;
+    struct recorder_hazard_fact *hazard_states; /* of the hazards the updates name */
+    size_t nhazard_states;
 };
 
 /* Sorts the arrays by their ids so that lookups are binary searches. */
@@ -218,20 +246,26 @@ void recorder_facts_cleanup(struct recorder_facts *f);
  * batch likewise (copy_of names the first); the device must be registered,
  * enabled and belong to the topic's school and district; a report's
  * incident and an update's hazard must exist in the same school (or be
- * created earlier in the batch); then the deadlines are planned under the
- * district's policy. What stays PENDING is to be stored.
+ * created earlier in the batch); a hazard report must carry interim
+ * measures when the loop says so, and an update must be a step the loop
+ * allows from the hazard's state (as loaded, or as left by the batch's
+ * earlier messages about it, in order); then the deadlines are planned
+ * under the district's policy. What stays PENDING is to be stored.
  */
 void recorder_decide(struct recorder_item **items, size_t n, const struct recorder_facts *f);
 
 /* Fills it->deadlines (and it->plans: the escalations it causes) for a
  * message about to be stored, under its district's policy d. f may be
- * NULL (no open deadlines known, no school names). */
+ * NULL (no open deadlines known, no school names). A hazard update's
+ * deadline is the one recorder_decide planned from the hazard's state
+ * (it->hazard_dl). */
 void recorder_plan_deadlines(struct recorder_item *it, const struct recorder_district *d,
                              const struct recorder_facts *f);
 
 /*
  * Builds the receipt for an item whose outcome is final. On AY_OK *buf is a
- * new packed Receipt the caller frees; topic gets the sender's receipt topic.
+ * new Receipt in the form the item came in (it->wire: protobuf, or JSON for
+ * a JSON sender) the caller frees; topic gets the sender's receipt topic.
  * AY_ERR_NOTFOUND when the sender cannot be addressed (the topic was not a
  * device's topic): the dead letter is the only trace then.
  */

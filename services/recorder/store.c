@@ -12,6 +12,7 @@
  */
 #include "store.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "anyuan/v1/alarm.pb-c.h"
 #include "anyuan/v1/common.pb-c.h"
 #include "anyuan/v1/device.pb-c.h"
+#include "anyuan/v1/hazard.pb-c.h"
 #include "anyuan/v1/incident.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_codec.h"
@@ -42,8 +44,8 @@ static const struct {
     {"alarm-cancel", "insert_alarm_cancels", NULL},
     {"notice", "insert_incidents", NULL},
     {"report", "insert_reports", "update_incidents"},
-    {"hazard", "insert_hazards", NULL},
-    {"hazard-update", "insert_hazard_events", "update_hazards"},
+    {"hazard", "insert_hazards", NULL},              /* rows: insert_hazard_rows */
+    {"hazard-update", "insert_hazard_events", NULL}, /* likewise; then update_hazards */
     {"monthly", "insert_monthly", NULL},
     {"status", "upsert_status", NULL},
 };
@@ -321,6 +323,43 @@ static enum ay_err load_subjects(struct ay_pg *db, const char *stmt, const char 
     return rc;
 }
 
+/* The hazards the updates refer to, with their state for the loop. */
+static enum ay_err load_hazards(struct ay_pg *db, const char **ids, size_t n,
+                                struct recorder_facts *f, char err[AY_ERRLEN])
+{
+    struct ay_pg_result *res = NULL;
+    enum ay_err rc = exec_ids(db, "load_hazards", ids, n, &res, err);
+    if (rc != AY_OK)
+        return rc;
+    int rows = ay_pg_nrows(res);
+    f->hazards = calloc((size_t)rows + 1, sizeof(*f->hazards));
+    f->hazard_states = calloc((size_t)rows + 1, sizeof(*f->hazard_states));
+    if (f->hazards == NULL || f->hazard_states == NULL)
+        rc = AY_ERR_NOMEM;
+    for (int r = 0; rc == AY_OK && r < rows; r++) {
+        struct recorder_subject *s = &f->hazards[f->nhazards++];
+        struct recorder_hazard_fact *hf = &f->hazard_states[f->nhazard_states++];
+        struct recorder_hazard *h = &hf->hazard;
+        int64_t seq = 0;
+        if (!cell(res, r, 0, s->id, sizeof(s->id)) ||
+            !cell(res, r, 1, s->school, sizeof(s->school)) || !ay_pg_int64(res, r, 9, &seq) ||
+            !ay_pg_int64(res, r, 11, &h->dl_due_us))
+            rc = bad_cell("load_hazards", r, 0, err);
+        memcpy(hf->id, s->id, sizeof(hf->id));
+        h->status = enum_value(&anyuan__v1__hazard_status__descriptor, ay_pg_value(res, r, 2));
+        h->grade = enum_value(&anyuan__v1__hazard_grade__descriptor, ay_pg_value(res, r, 3));
+        h->category = enum_value(&anyuan__v1__hazard_category__descriptor, ay_pg_value(res, r, 4));
+        h->beyond_authority = strcmp(ay_pg_value(res, r, 5), "t") == 0;
+        ay_text_sanitize(h->reporter, sizeof(h->reporter), ay_pg_value(res, r, 6));
+        ay_text_sanitize(h->responsible, sizeof(h->responsible), ay_pg_value(res, r, 7));
+        ay_text_sanitize(h->place, sizeof(h->place), ay_pg_value(res, r, 8));
+        h->dl_seq = (int)seq;
+        h->dl_status = recorder_hazard_dl_parse(ay_pg_value(res, r, 10));
+    }
+    ay_pg_result_free(res);
+    return rc;
+}
+
 static enum ay_err load_deadlines(struct ay_pg *db, const char **ids, size_t n,
                                   struct recorder_facts *f, char err[AY_ERRLEN])
 {
@@ -383,7 +422,7 @@ static enum ay_err load_facts(struct ay_pg *db, struct recorder_item **items, si
         AY_OK)
         goto cleanup;
     k = collect(items, n, ids, recorder_hazard_ref);
-    rc = load_subjects(db, "load_hazards", ids, k, &f->hazards, &f->nhazards, err);
+    rc = load_hazards(db, ids, k, f, err);
 cleanup:
     free(ids);
     if (rc == AY_OK)
@@ -392,6 +431,32 @@ cleanup:
 }
 
 /* ---- writing the log ------------------------------------------------------- */
+
+/* How it came (lib/ay_wire, db/migrations/0009): payload is always
+ * protobuf, the canonical encoding of a JSON message, whose bytes as
+ * received go to message_originals (insert_messages.sql). */
+static bool wire_fields(cJSON *row, const struct recorder_item *it, char err[AY_ERRLEN])
+{
+    uint8_t *pb = NULL;
+    size_t pb_len = 0;
+    char ct[AY_ERRLEN];
+    char *original = NULL;
+    bool json = it->wire == AY_WIRE_JSON;
+
+    if (json && ay_wire_encode(it->msg, AY_WIRE_PROTOBUF, &pb, &pb_len, err) != AY_OK)
+        return false;
+    char *hex = json ? ay_text_hex_encode(pb, pb_len) : ay_text_hex_encode(it->payload, it->len);
+    if (json)
+        original = ay_text_hex_encode(it->payload, it->len);
+    bool ok = hex != NULL && (!json || original != NULL) && ay_json_str(row, "payload", hex) &&
+              ay_json_str(row, "wire_format", ay_wire_name(it->wire)) &&
+              ay_json_str(row, "content_type", safe_text(it->content_type, ct, sizeof(ct))) &&
+              ay_json_str(row, "original", original);
+    free(pb);
+    free(hex);
+    free(original);
+    return ok;
+}
 
 static cJSON *message_row(const struct recorder_item *it, char err[AY_ERRLEN])
 {
@@ -403,23 +468,21 @@ static cJSON *message_row(const struct recorder_item *it, char err[AY_ERRLEN])
 
     if (ay_codec_to_cjson(it->msg, &body, err) != AY_OK)
         return NULL;
-    char *hex = ay_text_hex_encode(it->payload, it->len);
     cJSON *row = cJSON_CreateObject();
-    bool ok = hex != NULL && row != NULL;
+    bool ok = row != NULL && wire_fields(row, it, err);
     ok = ok && ay_json_str(row, "message_id", it->msg_id) &&
          ay_json_str(row, "kind", it->type->name) && ay_json_str(row, "topic", it->topic) &&
          ay_json_str(row, "district_id", it->where.district) &&
          ay_json_str(row, "school_id", it->where.school) &&
          ay_json_str(row, "device_id", it->where.device) &&
          ay_json_time(row, "sent_at", ay_time_to_us(h->sent_at->seconds, h->sent_at->nanos)) &&
-         ay_json_time(row, "received_at", it->received_us) && ay_json_str(row, "payload", hex);
+         ay_json_time(row, "received_at", it->received_us);
     if (ok) {
         ok = ay_json_take(row, "body", body);
         body = NULL;
     }
     if (ok && it->warning[0])
         ok = ay_json_str(row, "warning", safe_text(it->warning, buf, sizeof(buf)));
-    free(hex);
     cJSON_Delete(body);
     if (!ok) {
         cJSON_Delete(row);
@@ -615,6 +678,185 @@ static enum ay_err upsert_status(struct ay_pg *db, const char *stmt, const char 
     return rc;
 }
 
+/* ---- hazards (domain.md rule 3; the loop is hazard.c) ------------------------- */
+
+static bool stored_as(const struct recorder_item *it, const char *type)
+{
+    return it->outcome == RECORDER_STORED && strcmp(it->type->name, type) == 0;
+}
+
+/* Runs stmt with rows (taken) as its one parameter, unless there are none. */
+static enum ay_err exec_rows(struct ay_pg *db, const char *stmt, cJSON *rows, bool ok,
+                             char err[AY_ERRLEN])
+{
+    if (!ok) {
+        cJSON_Delete(rows);
+        return AY_ERR_NOMEM;
+    }
+    if (cJSON_GetArraySize(rows) == 0) {
+        cJSON_Delete(rows);
+        return AY_OK;
+    }
+    return exec_json(db, stmt, rows, NULL, NULL, err);
+}
+
+/* The rows of insert_hazards (a report's decided rectification deadline and
+ * where it came from) or insert_hazard_events (the status a step left). */
+static enum ay_err insert_hazard_rows(struct ay_pg *db, const char *stmt, const char *type,
+                                      struct recorder_item **items, size_t n, char err[AY_ERRLEN])
+{
+    cJSON *rows = cJSON_CreateArray();
+    bool ok = rows != NULL;
+    bool report = strcmp(type, "hazard") == 0;
+
+    for (size_t i = 0; ok && i < n; i++) {
+        const struct recorder_item *it = items[i];
+        if (!stored_as(it, type))
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        if (report) {
+            const Anyuan__V1__HazardReport *r = (const Anyuan__V1__HazardReport *)it->msg;
+            ok = o != NULL && ay_json_str(o, "id", it->msg_id) &&
+                 ay_json_time(o, "due_at", it->hazard.dl_due_us) &&
+                 ay_json_str(o, "source", r->rectification_deadline ? "report" : "policy");
+        } else {
+            ok = o != NULL && ay_json_str(o, "message_id", it->msg_id) &&
+                 ay_json_str(o, "prev_status",
+                             enum_name(&anyuan__v1__hazard_status__descriptor, it->hazard_from));
+        }
+        ok = ay_json_push(rows, o) && ok;
+    }
+    return exec_rows(db, stmt, rows, ok, err);
+}
+
+/* Each hazard's state after the batch, and the escalations its steps end. */
+static enum ay_err update_hazards(struct ay_pg *db, struct recorder_item **items, size_t n,
+                                  char err[AY_ERRLEN])
+{
+    cJSON *state = cJSON_CreateArray();
+    cJSON *moved = cJSON_CreateArray();
+    bool ok = state != NULL && moved != NULL;
+
+    for (size_t i = 0; ok && i < n; i++) {
+        const struct recorder_item *it = items[i];
+        if (!stored_as(it, "hazard-update"))
+            continue;
+        const Anyuan__V1__HazardUpdate *u = (const Anyuan__V1__HazardUpdate *)it->msg;
+        const char *status = enum_name(&anyuan__v1__hazard_status__descriptor, u->status);
+        cJSON *o = cJSON_CreateObject();
+        ok = o != NULL && ay_json_str(o, "hazard_id", u->hazard_id) &&
+             ay_json_str(o, "status", status) &&
+             ay_json_time(o, "at", ay_time_to_us(u->at->seconds, u->at->nanos)) &&
+             (it->hazard.dl_due_us <= 0 || ay_json_time(o, "due_at", it->hazard.dl_due_us)) &&
+             ay_json_num(o, "ord", (double)i);
+        ok = ay_json_push(state, o) && ok;
+        if (!ok || !it->hazard_moved || it->moved_words == NULL)
+            continue;
+        o = cJSON_CreateObject();
+        ok = o != NULL && ay_json_str(o, "hazard_id", u->hazard_id) &&
+             ay_json_str(o, "status", status) &&
+             ay_json_bool(o, "closed",
+                          u->status == ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_CLOSED) &&
+             ay_json_str(o, "summary_zh", it->moved_words[0]) &&
+             ay_json_str(o, "summary_en", it->moved_words[1]) &&
+             ay_json_str(o, "message_id", it->msg_id) && ay_json_num(o, "ord", (double)i);
+        ok = ay_json_push(moved, o) && ok;
+    }
+    enum ay_err rc = exec_rows(db, "update_hazards", state, ok, err);
+    if (rc == AY_OK)
+        return exec_rows(db, "resolve_hazards", moved, ok, err);
+    cJSON_Delete(moved);
+    return rc;
+}
+
+/* "HAZARD_STATUS_RECTIFYING" -> "hazard.rectifying" */
+static void hazard_action(int status, char *buf, size_t cap)
+{
+    const char *name = enum_name(&anyuan__v1__hazard_status__descriptor, status);
+    size_t len = strlen("HAZARD_STATUS_");
+    if (strncmp(name, "HAZARD_STATUS_", len) == 0)
+        name += len;
+    int w = snprintf(buf, cap, "hazard.%s", name);
+    for (int i = 7; w > 0 && i < w && (size_t)i < cap; i++)
+        buf[i] = (char)tolower((unsigned char)buf[i]);
+}
+
+/* What an audit row of a hazard's step says: who, when, from where to where. */
+static cJSON *hazard_detail(const struct recorder_item *it)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool ok = o != NULL && ay_json_str(o, "message", it->msg_id);
+
+    if (ok && it->msg->descriptor == &anyuan__v1__hazard_report__descriptor) {
+        const Anyuan__V1__HazardReport *r = (const Anyuan__V1__HazardReport *)it->msg;
+        ok = ay_json_str(o, "status", "HAZARD_STATUS_REGISTERED") &&
+             ay_json_str(o, "by", r->found_by ? r->found_by->name : "") &&
+             ay_json_str(o, "responsible", r->responsible ? r->responsible->name : "") &&
+             ay_json_str(o, "grade", enum_name(&anyuan__v1__hazard_grade__descriptor, r->grade)) &&
+             ay_json_time(o, "deadline", it->hazard.dl_due_us) &&
+             ay_json_str(o, "deadline_source", r->rectification_deadline ? "report" : "policy");
+    } else if (ok) {
+        const Anyuan__V1__HazardUpdate *u = (const Anyuan__V1__HazardUpdate *)it->msg;
+        ok = ay_json_str(o, "status",
+                         enum_name(&anyuan__v1__hazard_status__descriptor, u->status)) &&
+             ay_json_str(o, "from",
+                         enum_name(&anyuan__v1__hazard_status__descriptor, it->hazard_from)) &&
+             ay_json_str(o, "by", u->by ? u->by->name : "") &&
+             ay_json_time(o, "at", ay_time_to_us(u->at->seconds, u->at->nanos)) &&
+             (u->new_deadline == NULL ||
+              ay_json_time(o, "new_deadline",
+                           ay_time_to_us(u->new_deadline->seconds, u->new_deadline->nanos)));
+    }
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* An audit row per step (hazard.registered, hazard.rectifying, ...): who
+ * (the name the message gives; actor: the account that sent it), when and
+ * from which status; the hazard's history is also hazard_events. */
+static enum ay_err audit_hazards(struct ay_pg *db, struct recorder_item **items, size_t n,
+                                 char err[AY_ERRLEN])
+{
+    struct ay_audit *rows = calloc(n + 1, sizeof(*rows));
+    char **details = calloc(n + 1, sizeof(*details));
+    char(*actions)[40] = calloc(n + 1, sizeof(*actions));
+    enum ay_err rc = AY_ERR_NOMEM;
+    size_t k = 0;
+    bool ok = rows != NULL && details != NULL && actions != NULL;
+
+    for (size_t i = 0; ok && i < n; i++) {
+        const struct recorder_item *it = items[i];
+        bool report = stored_as(it, "hazard");
+        if (!report && !stored_as(it, "hazard-update"))
+            continue;
+        details[k] = ay_json_print_free(hazard_detail(it));
+        ok = details[k] != NULL;
+        hazard_action(report ? ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_REGISTERED
+                             : ((const Anyuan__V1__HazardUpdate *)it->msg)->status,
+                      actions[k], sizeof(actions[k]));
+        rows[k] = (struct ay_audit){it->where.district,
+                                    it->where.school,
+                                    report ? it->msg_id : recorder_hazard_ref(it),
+                                    NULL,
+                                    0,
+                                    actions[k],
+                                    details[k],
+                                    it->where.device};
+        k++;
+    }
+    if (ok)
+        rc = k > 0 ? ay_escalate_store_audit(db, rows, k, "recorder", err) : AY_OK;
+    for (size_t i = 0; details != NULL && i < k; i++)
+        free(details[i]);
+    free(rows);
+    free(details);
+    free(actions);
+    return rc;
+}
+
 static enum ay_err apply_domain(struct ay_pg *db, struct recorder_item **items, size_t n,
                                 char err[AY_ERRLEN])
 {
@@ -631,6 +873,8 @@ static enum ay_err apply_domain(struct ay_pg *db, struct recorder_item **items, 
             continue;
         if (strcmp(domain[d].type, "status") == 0)
             rc = upsert_status(db, domain[d].stmt, ids, k, items, n, err);
+        else if (strncmp(domain[d].type, "hazard", 6) == 0)
+            rc = insert_hazard_rows(db, domain[d].stmt, domain[d].type, items, n, err);
         else
             rc = exec_ids(db, domain[d].stmt, ids, k, NULL, err);
         if (rc == AY_OK && domain[d].follow_up)
@@ -639,6 +883,10 @@ static enum ay_err apply_domain(struct ay_pg *db, struct recorder_item **items, 
     free(ids);
     if (rc == AY_OK)
         rc = end_absences(db, items, n, err);
+    if (rc == AY_OK)
+        rc = update_hazards(db, items, n, err);
+    if (rc == AY_OK)
+        rc = audit_hazards(db, items, n, err);
     return rc;
 }
 
@@ -852,7 +1100,9 @@ static enum ay_err insert_dead_letters(struct ay_pg *db, struct recorder_item **
                                             it->msg_id,
                                             it->reason,
                                             it->payload,
-                                            it->len};
+                                            it->len,
+                                            ay_wire_name(it->wire),
+                                            it->content_type};
     }
     enum ay_err rc = ay_escalate_store_dead_letters(db, rows, k, cap, err);
     free(rows);

@@ -12,8 +12,9 @@
  * caused it.
  * Tables written: messages, dead_letters, dead_letter_overflow, alarms,
  * alarm_cancels, incidents, incident_reports, hazards, hazard_events,
- * monthly_reports, device_status, deadlines. Read: devices, schools,
- * districts, incidents, hazards, deadlines.
+ * monthly_reports, device_status, deadlines, escalations, notifications,
+ * audit_events. Read: devices, schools, districts, incidents, hazards
+ * (locked while a batch moves them), deadlines.
  */
 #ifndef RECORDER_STORE_H
 #define RECORDER_STORE_H

@@ -3,6 +3,7 @@
  */
 #include "engine.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +20,22 @@
 #include "store.h"
 #include "watchdog.h"
 
-#define CHANNEL        "ay_timers"
+#define CHANNEL        "ay_timers"        /* a timer was created or moved earlier */
+#define NOTES_CHANNEL  "ay_notifications" /* a notification to send */
 #define ACK_BATCH_MAX  100
 #define SENDER_WAIT_MS 200
 #define DONE_QUEUE_MAX 100000
 
 enum { W_TIMERS, W_SENDER, W_ACKS, W_COUNT };
 
-/* A publish's outcome, from Paho's thread to the sender. */
+/* A notification's outcome, from Paho's thread to the sender: it counts
+ * as sent once both its publishes (protobuf and the JSON twin) are. */
 struct done {
     struct watchdog_engine *e;
     char id[AY_UUID_STRLEN];
     bool ok;
+    atomic_int left; /* publishes not finished yet */
+    atomic_bool failed;
 };
 
 struct watchdog_engine {
@@ -63,7 +68,7 @@ enum ay_err watchdog_engine_new(const struct watchdog_engine_opts *o, struct ay_
         (rc = ay_tzcache_new(&e->zones)) != AY_OK ||
         (rc = ay_pool_new(&po, &e->pool, err)) != AY_OK ||
         (rc = ay_pg_listen(ay_pool_db(e->pool, W_TIMERS), CHANNEL, err)) != AY_OK ||
-        (rc = ay_pg_listen(ay_pool_db(e->pool, W_SENDER), CHANNEL, err)) != AY_OK ||
+        (rc = ay_pg_listen(ay_pool_db(e->pool, W_SENDER), NOTES_CHANNEL, err)) != AY_OK ||
         (rc = ay_outbox_new(out, &oo, &e->outbox, err)) != AY_OK)
         goto fail;
     *ep = e;
@@ -242,12 +247,17 @@ static void timers_loop(struct watchdog_engine *e, struct ay_pg *db)
 
 /* ---- sender --------------------------------------------------------------- */
 
-/* Paho thread: a notification's publish finished. */
+/* Paho thread (or the sender, for a publish the outbox refused): one of a
+ * notification's publishes finished. */
 static void on_sent(void *arg, enum ay_err rc, const char *reason)
 {
     struct done *d = arg;
     (void)reason;
-    d->ok = rc == AY_OK;
+    if (rc != AY_OK)
+        atomic_store(&d->failed, true);
+    if (atomic_fetch_sub(&d->left, 1) != 1)
+        return;
+    d->ok = !atomic_load(&d->failed);
     if (ay_queue_push(d->e->dones, d, sizeof(*d), 0) != AY_OK)
         free(d); /* its lease expires: published again, same id */
 }
@@ -281,23 +291,54 @@ static size_t record_dones(struct watchdog_engine *e, struct ay_pg *db, int wait
     return n;
 }
 
+/*
+ * Hands a notification to the outbox in both forms (docs/contract.md 4.5):
+ * protobuf on ay/v1/{d}/escalation/{audience}, the same message as JSON on
+ * its /json twin, each with its content type. AY_OK: d is the callbacks'
+ * (a refused twin counts as a failed publish: the notification is sent
+ * again, both forms, same id). Otherwise nothing was queued.
+ */
+static enum ay_err publish_note(struct watchdog_engine *e, const struct watchdog_note *note,
+                                struct done *d)
+{
+    char topic[AY_TOPIC_MAX], jtopic[AY_TOPIC_MAX];
+    uint8_t *buf = NULL, *jbuf = NULL;
+    size_t len = 0, jlen = 0;
+    int64_t now = ay_time_now_us();
+    enum ay_err rc = watchdog_escalation_pack_as(note, e->o.service_id, now, AY_WIRE_PROTOBUF, &buf,
+                                                 &len, topic);
+
+    if (rc == AY_OK)
+        rc = watchdog_escalation_pack_as(note, e->o.service_id, now, AY_WIRE_JSON, &jbuf, &jlen,
+                                         jtopic);
+    if (rc == AY_OK) {
+        d->e = e;
+        snprintf(d->id, sizeof(d->id), "%s", note->id);
+        atomic_init(&d->left, 2);
+        atomic_init(&d->failed, false);
+        rc = ay_outbox_put_take_typed(e->outbox, topic, AY_WIRE_CT_PROTOBUF, buf, len, on_sent, d);
+    }
+    if (rc != AY_OK) {
+        free(buf);
+        free(jbuf);
+        return rc;
+    }
+    enum ay_err jrc =
+        ay_outbox_put_take_typed(e->outbox, jtopic, AY_WIRE_CT_JSON, jbuf, jlen, on_sent, d);
+    if (jrc != AY_OK) {
+        free(jbuf);
+        on_sent(d, jrc, "the JSON twin was not queued");
+    }
+    return AY_OK;
+}
+
 /* Hands the claimed notifications to the outbox; how many it took. */
 static size_t publish_notes(struct watchdog_engine *e, const struct watchdog_note *notes, size_t n)
 {
     size_t taken = 0;
     for (size_t i = 0; i < n; i++) {
-        char topic[AY_TOPIC_MAX];
-        uint8_t *buf = NULL;
-        size_t len = 0;
         struct done *d = calloc(1, sizeof(*d));
-        enum ay_err rc = d ? watchdog_escalation_pack(&notes[i], e->o.service_id, ay_time_now_us(),
-                                                      &buf, &len, topic)
-                           : AY_ERR_NOMEM;
-        if (rc == AY_OK) {
-            d->e = e;
-            snprintf(d->id, sizeof(d->id), "%s", notes[i].id);
-            rc = ay_outbox_put_take_cb(e->outbox, topic, buf, len, on_sent, d);
-        }
+        enum ay_err rc = d ? publish_note(e, &notes[i], d) : AY_ERR_NOMEM;
         if (rc == AY_OK) {
             ay_log_info("publishing escalation", "notification", notes[i].id, "escalation",
                         notes[i].escalation_id, "school", notes[i].school, "audience",
@@ -305,7 +346,6 @@ static size_t publish_notes(struct watchdog_engine *e, const struct watchdog_not
             taken++;
             continue;
         }
-        free(buf);
         free(d);
         ay_log_warn("could not publish an escalation; it will be sent again", "notification",
                     notes[i].id, "err", ay_strerror(rc), NULL);
@@ -359,6 +399,10 @@ void watchdog_engine_offer(void *arg, const struct ay_mqtt_msg *m)
     struct watchdog_ack *a =
         watchdog_ack_new(m->topic, m->payload, m->len, ay_time_now_us(), m->retained);
 
+    if (a != NULL && watchdog_ack_set_content_type(a, m->content_type) != AY_OK) {
+        watchdog_ack_free(a);
+        a = NULL;
+    }
     if (a == NULL) {
         ay_log_error("cannot queue an acknowledgement: out of memory", "topic", m->topic, NULL);
         return;
@@ -396,9 +440,11 @@ static void answer(struct watchdog_engine *e, struct watchdog_ack *a)
                     a->topic, "err", a->reason, NULL);
         break;
     }
+    /* In the form the ack came in, saying so (docs/contract.md 4.5). */
     if (watchdog_ack_receipt_pack(a, e->o.service_id, ay_time_now_us(), &buf, &len, topic) ==
             AY_OK &&
-        ay_outbox_put_take(e->outbox, topic, buf, len) != AY_OK)
+        ay_outbox_put_take_typed(e->outbox, topic, ay_wire_content_type(a->wire), buf, len, NULL,
+                                 NULL) != AY_OK)
         free(buf);
 }
 

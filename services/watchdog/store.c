@@ -93,7 +93,7 @@ static void policy_of(const char *doc, struct ay_district_policy *p)
 static enum ay_err esc_row(const struct ay_pg_result *r, int row, struct watchdog_esc *e,
                            char err[AY_ERRLEN])
 {
-    int64_t level = 0, reesc = 0;
+    int64_t level = 0, reesc = 0, supervise = 0;
     memset(e, 0, sizeof(*e));
     if (!cell(r, row, 0, e->id, sizeof(e->id)) ||
         !cell(r, row, 1, e->district, sizeof(e->district)) ||
@@ -104,11 +104,12 @@ static enum ay_err esc_row(const struct ay_pg_result *r, int row, struct watchdo
         !ay_pg_int64(r, row, 7, &e->state.last_notified_us) ||
         !ay_pg_int64(r, row, 8, &e->state.acked_at_us) || !ay_pg_int64(r, row, 9, &reesc) ||
         !cell(r, row, 11, e->subject_id, sizeof(e->subject_id)) ||
-        !ay_pg_int64(r, row, 12, &e->now_us))
+        !ay_pg_int64(r, row, 12, &e->now_us) || !ay_pg_int64(r, row, 14, &supervise))
         return bad_cell("escalation", row, err);
     e->reason = enum_value(&anyuan__v1__escalation_reason__descriptor, ay_pg_value(r, row, 13));
     e->state.level = (int)level;
     e->state.reescalate_after_s = reesc;
+    e->state.supervise_s = supervise;
     return ay_escalate_chain_parse(ay_pg_value(r, row, 10), &e->state.chain, err);
 }
 
@@ -181,7 +182,7 @@ static enum ay_err plan_missed(const struct ay_pg_result *res, int r, struct wat
     snprintf(s.school_en, sizeof(s.school_en), "%s", ay_pg_value(res, r, 10));
     s.severity = enum_value(&anyuan__v1__severity__descriptor, ay_pg_value(res, r, 12));
     ay_escalate_words(s.subject_kind, ay_pg_value(res, r, 11), ay_pg_value(res, r, 12),
-                      ay_pg_value(res, r, 13), "", "", &s);
+                      ay_pg_value(res, r, 13), "", ay_pg_value(res, r, 15), &s);
     m.have = true;
     m.kind = c->kind;
     snprintf(m.subject_id, sizeof(m.subject_id), "%s", c->subject_id);
@@ -676,21 +677,48 @@ static bool pending_ack(const struct watchdog_ack *a)
     return a->outcome == WATCHDOG_ACK_PENDING;
 }
 
+/* payload is protobuf whatever the form: the canonical encoding of a JSON
+ * ack, whose bytes as received go to ack_originals (insert_acks.sql). */
+static bool ack_wire_fields(cJSON *o, const struct watchdog_ack *a)
+{
+    uint8_t *pb = NULL;
+    size_t pb_len = 0;
+    char err[AY_ERRLEN];
+    char ct[AY_ERRLEN];
+    char *original = NULL;
+    bool json = a->wire == AY_WIRE_JSON;
+
+    if (json && ay_wire_encode(&a->msg->base, AY_WIRE_PROTOBUF, &pb, &pb_len, err) != AY_OK)
+        return false;
+    char *hex = json ? ay_text_hex_encode(pb, pb_len) : ay_text_hex_encode(a->payload, a->len);
+    if (json)
+        original = ay_text_hex_encode(a->payload, a->len);
+    bool ok =
+        hex != NULL && (!json || original != NULL) && ay_json_str(o, "payload", hex) &&
+        ay_json_str(o, "wire_format", ay_wire_name(a->wire)) &&
+        ay_json_str(o, "content_type",
+                    a->content_type ? ay_text_sanitize(ct, sizeof(ct), a->content_type) : NULL) &&
+        ay_json_str(o, "original", original);
+    free(pb);
+    free(hex);
+    free(original);
+    return ok;
+}
+
 static cJSON *ack_row(const struct watchdog_ack *a)
 {
-    char *hex = ay_text_hex_encode(a->payload, a->len);
     const Anyuan__V1__Ack *m = a->msg;
     const ProtobufCEnumValue *kind =
         protobuf_c_enum_descriptor_get_value(&anyuan__v1__ack_kind__descriptor, m->kind);
     cJSON *o = cJSON_CreateObject();
-    bool ok = hex != NULL && o != NULL && kind != NULL && ay_json_str(o, "message_id", a->msg_id) &&
+    bool ok = o != NULL && kind != NULL && ack_wire_fields(o, a) &&
+              ay_json_str(o, "message_id", a->msg_id) &&
               ay_json_str(o, "escalation_id", a->esc_id) && ay_json_str(o, "kind", kind->name) &&
               ay_json_time(o, "at", a->received_us) &&
               ay_json_str(o, "by_name", m->by ? m->by->name : "") &&
               ay_json_str(o, "by_account", a->where.device) && ay_json_str(o, "note", m->note) &&
               ay_json_str(o, "district_id", a->where.district) &&
-              ay_json_str(o, "audience", a->where.kind) && ay_json_str(o, "payload", hex);
-    free(hex);
+              ay_json_str(o, "audience", a->where.kind);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -778,7 +806,9 @@ enum ay_err watchdog_store_acks(struct ay_pg *db, void *arg, char err[AY_ERRLEN]
                                                     a->msg_id,
                                                     a->reason,
                                                     a->payload,
-                                                    a->len};
+                                                    a->len,
+                                                    ay_wire_name(a->wire),
+                                                    a->content_type};
     }
     if (!ok) {
         rc = AY_ERR_NOMEM;

@@ -12,6 +12,7 @@
 #include "anyuan/v1/common.pb-c.h"
 #include "ay_labels.h"
 #include "ay_schema.h"
+#include "ay_text.h"
 #include "ay_time.h"
 #include "ay_uuid.h"
 
@@ -64,15 +65,24 @@ enum ay_err watchdog_escalation_pack(const struct watchdog_note *n, const char *
                                      int64_t now_us, uint8_t **buf, size_t *len,
                                      char topic[AY_TOPIC_MAX])
 {
+    return watchdog_escalation_pack_as(n, service_id, now_us, AY_WIRE_PROTOBUF, buf, len, topic);
+}
+
+enum ay_err watchdog_escalation_pack_as(const struct watchdog_note *n, const char *service_id,
+                                        int64_t now_us, enum ay_wire wire, uint8_t **buf,
+                                        size_t *len, char topic[AY_TOPIC_MAX])
+{
     Anyuan__V1__Escalation m = ANYUAN__V1__ESCALATION__INIT;
     Anyuan__V1__Header h = ANYUAN__V1__HEADER__INIT;
     Anyuan__V1__Deadline missed = ANYUAN__V1__DEADLINE__INIT;
     Anyuan__V1__Deadline ackby = ANYUAN__V1__DEADLINE__INIT;
     enum ay_err rc = AY_ERR_NOMEM;
-    uint8_t *out = NULL;
     char met_zh[AY_SUMMARY_MAX], met_en[AY_SUMMARY_MAX];
+    char feed[AY_TOPIC_MAX];
+    char err[AY_ERRLEN];
 
-    if (ay_topic_escalation(topic, n->district, ay_audience_word(n->audience)) != AY_OK)
+    if (ay_topic_escalation(feed, n->district, ay_audience_word(n->audience)) != AY_OK ||
+        ay_wire_topic(feed, wire, topic) != AY_OK)
         return AY_ERR_INVALID;
     h.message_id = (char *)n->id;
     h.device_id = (char *)service_id;
@@ -117,13 +127,7 @@ enum ay_err watchdog_escalation_pack(const struct watchdog_note *n, const char *
     if (h.sent_at == NULL || (m.missed && missed.due_at == NULL) ||
         (m.ack_by && ackby.due_at == NULL))
         goto cleanup;
-    *len = anyuan__v1__escalation__get_packed_size(&m);
-    out = malloc(*len ? *len : 1);
-    if (out == NULL)
-        goto cleanup;
-    anyuan__v1__escalation__pack(&m, out);
-    *buf = out;
-    rc = AY_OK;
+    rc = ay_wire_encode(&m.base, wire, buf, len, err);
 cleanup:
     free(h.sent_at);
     free(missed.due_at);
@@ -159,8 +163,19 @@ void watchdog_ack_free(struct watchdog_ack *a)
     if (a->msg)
         anyuan__v1__ack__free_unpacked(a->msg, NULL);
     free(a->topic);
+    free(a->content_type);
     free(a->payload);
     free(a);
+}
+
+enum ay_err watchdog_ack_set_content_type(struct watchdog_ack *a, const char *content_type)
+{
+    char *copy = content_type ? strdup(content_type) : NULL;
+    if (content_type != NULL && copy == NULL)
+        return AY_ERR_NOMEM;
+    free(a->content_type);
+    a->content_type = copy;
+    return AY_OK;
 }
 
 static void reject(struct watchdog_ack *a, const char *fmt, ...)
@@ -178,7 +193,12 @@ static void reject(struct watchdog_ack *a, const char *fmt, ...)
 static void decode(struct watchdog_ack *a, int64_t now_us)
 {
     char err[AY_ERRLEN] = "";
+    char wire_err[AY_ERRLEN] = "";
     enum ay_audience aud;
+    /* The form first: every refusal is answered in it (protobuf when the
+     * content type is unknown, refused below). */
+    a->wire = AY_WIRE_PROTOBUF;
+    bool wire_ok = ay_wire_detect(a->content_type, a->payload, a->len, &a->wire, wire_err) == AY_OK;
 
     if (ay_topic_parse(a->topic, &a->where, err) != AY_OK || a->where.cls != AY_TOPIC_ACK) {
         reject(a, "%s", err[0] ? err : "topic: not an acknowledgement topic");
@@ -193,11 +213,18 @@ static void decode(struct watchdog_ack *a, int64_t now_us)
         reject(a, "ack: published with the retain flag; send it without");
         return;
     }
-    a->msg = anyuan__v1__ack__unpack(NULL, a->len, a->payload);
-    if (a->msg == NULL) {
-        reject(a, "ack: payload is not a valid anyuan.v1.Ack protobuf message");
+    if (!wire_ok) {
+        reject(a, "ack: %s", wire_err);
         return;
     }
+    ProtobufCMessage *m = NULL;
+    enum ay_err rc =
+        ay_wire_decode(&anyuan__v1__ack__descriptor, a->wire, a->payload, a->len, &m, err);
+    if (rc != AY_OK) {
+        reject(a, "%s", err[0] ? err : ay_strerror(rc));
+        return;
+    }
+    a->msg = (Anyuan__V1__Ack *)m;
     const Anyuan__V1__Header *h = a->msg->header;
     if (h && ay_schema_uuid_is_valid(h->message_id))
         a->msg_id = h->message_id;
@@ -247,6 +274,7 @@ void watchdog_ack_apply(struct watchdog_ack *a, struct watchdog_esc *e)
     a->esc_id[0] = '\0';
     if (a->outcome != WATCHDOG_ACK_PENDING)
         return;
+    a->reason[0] = '\0';
     if (e == NULL) {
         reject(a, "ack.escalationId: unknown escalation (or alarm) %s", a->msg->escalation_id);
         return;
@@ -263,6 +291,11 @@ void watchdog_ack_apply(struct watchdog_ack *a, struct watchdog_esc *e)
     a->changed = ay_esc_on_ack(&e->state, a->msg->kind, a->received_us);
     snprintf(a->esc_id, sizeof(a->esc_id), "%s", e->id);
     a->outcome = WATCHDOG_ACK_STORED;
+    /* Said in the receipt: an ack does not end tracked supervision. */
+    if (a->changed && e->state.supervise_s > 0)
+        snprintf(a->reason, sizeof(a->reason),
+                 "stored; tracked supervision (挂牌督办): reminders go on until the hazard is "
+                 "closed (销号)");
 }
 
 enum ay_err watchdog_ack_receipt_pack(const struct watchdog_ack *a, const char *service_id,
@@ -272,8 +305,9 @@ enum ay_err watchdog_ack_receipt_pack(const struct watchdog_ack *a, const char *
     Anyuan__V1__Receipt r = ANYUAN__V1__RECEIPT__INIT;
     Anyuan__V1__Header h = ANYUAN__V1__HEADER__INIT;
     char id[AY_UUID_STRLEN];
+    char safe_reason[AY_ERRLEN];
+    char err[AY_ERRLEN];
     enum ay_err rc;
-    uint8_t *out = NULL;
 
     if (!a->topic_ok || a->where.cls != AY_TOPIC_ACK ||
         ay_topic_ack_receipt(topic, a->where.district, a->where.kind, a->where.device) != AY_OK)
@@ -293,6 +327,8 @@ enum ay_err watchdog_ack_receipt_pack(const struct watchdog_ack *a, const char *
         r.reference = a->msg->escalation_id;
         if (!a->changed)
             r.reason = "stored; the escalation was already closed";
+        else if (a->reason[0])
+            r.reason = (char *)a->reason;
         break;
     case WATCHDOG_ACK_DUPLICATE:
         r.status = ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_DUPLICATE;
@@ -310,13 +346,10 @@ enum ay_err watchdog_ack_receipt_pack(const struct watchdog_ack *a, const char *
     if (h.sent_at == NULL ||
         (r.status != ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED && r.stored_at == NULL))
         goto cleanup;
-    *len = anyuan__v1__receipt__get_packed_size(&r);
-    out = malloc(*len ? *len : 1);
-    if (out == NULL)
-        goto cleanup;
-    anyuan__v1__receipt__pack(&r, out);
-    *buf = out;
-    rc = AY_OK;
+    /* Valid UTF-8 whatever was cut to fit the reason: JSON must carry it. */
+    if (r.reason != NULL && r.reason[0] != '\0')
+        r.reason = ay_text_sanitize(safe_reason, sizeof(safe_reason), r.reason);
+    rc = ay_wire_encode(&r.base, a->wire, buf, len, err);
 cleanup:
     free(h.sent_at);
     free(r.stored_at);

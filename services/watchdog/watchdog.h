@@ -22,6 +22,7 @@
 #include "ay_escalation.h"
 #include "ay_policy.h"
 #include "ay_topic.h"
+#include "ay_wire.h"
 
 /* Which route and reason a missed deadline of kind (DeadlineKind) takes. */
 void watchdog_missed_route(int deadline_kind, enum ay_route_kind *route, int *reason);
@@ -73,6 +74,12 @@ struct watchdog_note {
 enum ay_err watchdog_escalation_pack(const struct watchdog_note *n, const char *service_id,
                                      int64_t now_us, uint8_t **buf, size_t *len,
                                      char topic[AY_TOPIC_MAX]);
+/* The same in form wire: JSON goes on the feed's JSON twin,
+ * ay/v1/{d}/escalation/{audience}/json (docs/contract.md 4.5). The same
+ * now_us gives the same message in both forms. */
+enum ay_err watchdog_escalation_pack_as(const struct watchdog_note *n, const char *service_id,
+                                        int64_t now_us, enum ay_wire wire, uint8_t **buf,
+                                        size_t *len, char topic[AY_TOPIC_MAX]);
 
 /* ---- acknowledgements ---------------------------------------------------- */
 
@@ -89,6 +96,8 @@ struct watchdog_ack {
     size_t len;
     int64_t received_us;
     bool retained;
+    char *content_type; /* the MQTT v5 content type; NULL: none */
+    enum ay_wire wire;  /* the form it came in (lib/ay_wire); its receipt goes back in it */
     bool topic_ok;
     struct ay_topic where; /* kind: audience, device: account */
     Anyuan__V1__Ack *msg;  /* owned; NULL if undecodable */
@@ -105,9 +114,12 @@ struct watchdog_ack {
 struct watchdog_ack *watchdog_ack_new(const char *topic, const void *payload, size_t len,
                                       int64_t received_us, bool retained);
 void watchdog_ack_free(struct watchdog_ack *a); /* NULL is a no-op */
+/* Keeps a copy of the content type it came with (NULL: none). AY_ERR_NOMEM. */
+enum ay_err watchdog_ack_set_content_type(struct watchdog_ack *a, const char *content_type);
 
 /* Decodes and validates: the topic is an account's ack topic, the payload
- * a valid Ack (ay_schema), the header's district is the topic's and its
+ * a valid Ack in protobuf or JSON (lib/ay_wire: the content type, else the
+ * first byte; ay_schema), the header's district is the topic's and its
  * deviceId the account the topic names. */
 void watchdog_ack_decode(struct watchdog_ack *a, int64_t now_us);
 
@@ -126,8 +138,8 @@ struct watchdog_esc *watchdog_ack_target(const struct watchdog_ack *a, struct wa
 void watchdog_ack_apply(struct watchdog_ack *a, struct watchdog_esc *e);
 
 /* The receipt for an ack whose outcome is final, on
- * ay/v1/{d}/ack-receipt/{audience}/{account}. AY_ERR_NOTFOUND when the
- * topic names no account. */
+ * ay/v1/{d}/ack-receipt/{audience}/{account}, in the form the ack came in
+ * (a->wire). AY_ERR_NOTFOUND when the topic names no account. */
 enum ay_err watchdog_ack_receipt_pack(const struct watchdog_ack *a, const char *service_id,
                                       int64_t now_us, uint8_t **buf, size_t *len,
                                       char topic[AY_TOPIC_MAX]);

@@ -48,10 +48,13 @@ hazard=$(jq -r .refMessageId <<<"$r")
 ay_expect_eq "hazard deadline in receipt" "DEADLINE_KIND_HAZARD_RECTIFICATION 2026-12-01T10:00:00Z" \
   "$(jq -r '.deadlines[0] | "\(.kind) \(.dueAt)"' <<<"$r")"
 sed "s/@HAZARD@/$hazard/" "$data/hazard-update.json" >"$AY_T/hu.json"
+# The loop (80-hazard-loop has the rest): rectifying before rectified.
+jq '.status = "HAZARD_STATUS_RECTIFYING"' "$AY_T/hu.json" >"$AY_T/hu0.json"
+pub hazard-update "$AY_T/hu0.json" >/dev/null
 pub hazard-update "$AY_T/hu.json" >/dev/null
 ay_expect_eq "hazard moved to rectified, deadline met" "HAZARD_STATUS_RECTIFIED|met" \
   "$(ay_psql "SELECT h.status, d.status FROM hazards h JOIN deadlines d ON d.subject_id = h.id WHERE h.id = '$hazard'")"
-ay_expect_eq "hazard history kept" 1 "$(ay_psql "SELECT count(*) FROM hazard_events WHERE hazard_id = '$hazard'")"
+ay_expect_eq "hazard history kept" 2 "$(ay_psql "SELECT count(*) FROM hazard_events WHERE hazard_id = '$hazard'")"
 
 r=$(pub monthly "$data/monthly.json")
 ay_expect_eq "monthly row" "2026|10|8" \
@@ -75,7 +78,7 @@ grep -q '^ayctl: warning: ' "$AY_T/clock.err" || ay_fail "ayctl did not warn: $(
 ay_expect_eq "the warning is kept with the message" 1 \
   "$(ay_psql "SELECT count(*) FROM messages WHERE warning LIKE '%is before 2000%'")"
 
-ay_expect_eq "raw log holds every message once" 9 "$(ay_psql "SELECT count(*) FROM messages")"
+ay_expect_eq "raw log holds every message once" 10 "$(ay_psql "SELECT count(*) FROM messages")"
 ay_expect_eq "raw log keeps the decoded body" "ALARM_KIND_INTRUSION" \
   "$(ay_psql "SELECT body->>'kind' FROM messages WHERE message_id = '$alarm'")"
 ay_expect_eq "no dead letters" 0 "$(ay_psql "SELECT count(*) FROM dead_letters")"

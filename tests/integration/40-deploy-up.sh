@@ -58,6 +58,15 @@ ay_expect_eq "ack stored" RECEIPT_STATUS_STORED "$(jq -r .status <<<"$ack")"
   ay_fail "the printed heartbeat failed"
 ay_wait_until 15 "the heartbeat recorded" bash -c "\"$v/bin/ayctl\" --config \"$v/etc/bureau-demo.conf\" devices --all | grep -q '在线'" ||
   ay_fail "devices: $("$v/bin/ayctl" --config "$v/etc/bureau-demo.conf" devices --all 2>&1)"
+# The printed onboarding step: the operator's configuration registers a
+# button with its broker account; its profile's first test is stored.
+grep -q "etc/ayctl.conf device add --school sch-demo" "$AY_T/up1.out" || ay_fail "no device add step printed"
+"$v/bin/ayctl" --config "$v/etc/ayctl.conf" device add --school sch-demo --kind button \
+  --location "南门传达室" --profile "$AY_T/my-button.json" >/dev/null || ay_fail "device add on the stack"
+jq -r .ayctlConfig "$AY_T/my-button.json" >"$AY_T/my-button.conf"
+r=$(echo '{"state": "DEVICE_STATE_ONLINE"}' |
+  "$v/bin/ayctl" --config "$AY_T/my-button.conf" pub status --json -) || ay_fail "the new button: $r"
+ay_expect_eq "the new button's first test" RECEIPT_STATUS_STORED "$(jq -r .status <<<"$r")"
 
 up >"$AY_T/up2.out" 2>&1 || ay_fail "second deploy/up failed"
 grep -q 'recorder already running' "$AY_T/up2.out" || ay_fail "second deploy/up restarted the recorder"

@@ -98,4 +98,15 @@ sleep 2
 ay_expect_eq "no deadline added" "$before" "$(ay_psql "SELECT count(*) FROM deadlines")"
 ay_expect_eq "the missing report escalated once" 1 \
   "$(ay_psql "SELECT count(*) FROM escalations WHERE subject_id = '$missing_id'")"
+# Every missing report's escalation (the risk report and the
+# self-inspection too) is tied to its deadline, so that the report's
+# arrival ends it.
+ay_expect_eq "each missed report's escalation names its deadline" "0" \
+  "$(ay_psql "SELECT count(*) FROM escalations WHERE reason = 'ESCALATION_REASON_DEADLINE_MISSED'
+              AND deadline_id IS NULL")"
+ay_expect_eq "missing self-inspection and risk reports escalated too" t \
+  "$(ay_psql "SELECT count(DISTINCT d.kind) >= 1 AND bool_and(e.id IS NOT NULL) FROM deadlines d
+              LEFT JOIN escalations e ON e.deadline_id = d.id
+              WHERE d.status = 'missed' AND d.kind IN ('DEADLINE_KIND_HAZARD_SELF_CHECK',
+                                                       'DEADLINE_KIND_RISK_REPORT')")"
 ay_test_pass

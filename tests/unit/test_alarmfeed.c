@@ -148,6 +148,57 @@ static Anyuan__V1__PoliceAlarm *published(const struct alarmfeed_out *out)
     return pa;
 }
 
+/* ---- the two wire forms (lib/ay_wire) ------------------------------------------ */
+
+/* A JSON alarm (with or without its content type) is forwarded like a
+ * protobuf one, and the PoliceAlarm is the same message in both forms. */
+static void test_a_json_alarm_is_forwarded_in_both_forms(void **state)
+{
+    struct alarmfeed_msg m;
+    struct alarmfeed_out o;
+    char err[AY_ERRLEN] = "";
+    uint8_t *pb = NULL, *js = NULL;
+    size_t pblen = 0, jslen = 0;
+    (void)state;
+
+    assert_int_equal(alarmfeed_decode_as(ALARM_TOPIC, NULL, alarm_json, strlen(alarm_json), false,
+                                         NOW(), NOW(), &m, err),
+                     AY_OK);
+    assert_string_equal(m.id, ALARM_ID);
+    assert_int_equal(alarmfeed_enrich(&m, NULL, "svc-1", NOW(), &o), AY_OK);
+    assert_int_equal(alarmfeed_pack_as(&o, AY_WIRE_PROTOBUF, &pb, &pblen), AY_OK);
+    assert_int_equal(alarmfeed_pack_as(&o, AY_WIRE_JSON, &js, &jslen), AY_OK);
+    ProtobufCMessage *from_json = NULL;
+    assert_int_equal(ay_wire_decode(&anyuan__v1__police_alarm__descriptor, AY_WIRE_JSON, js, jslen,
+                                    &from_json, err),
+                     AY_OK);
+    size_t n = protobuf_c_message_get_packed_size(from_json);
+    uint8_t *again = malloc(n + 1);
+    assert_non_null(again);
+    protobuf_c_message_pack(from_json, again);
+    assert_int_equal(n, pblen);
+    assert_memory_equal(again, pb, pblen);
+    free(again);
+    protobuf_c_message_free_unpacked(from_json, NULL);
+    free(pb);
+    free(js);
+    alarmfeed_msg_cleanup(&m);
+
+    assert_int_equal(alarmfeed_decode_as(ALARM_TOPIC, "application/json", alarm_json,
+                                         strlen(alarm_json), false, NOW(), NOW(), &m, err),
+                     AY_OK);
+    alarmfeed_msg_cleanup(&m);
+    /* Bad JSON and unknown content types are not forwarded; the reason says why. */
+    assert_int_equal(
+        alarmfeed_decode_as(ALARM_TOPIC, NULL, "{\"kind\": ", 9, false, NOW(), NOW(), &m, err),
+        AY_ERR_INVALID);
+    assert_non_null(strstr(err, "alarm: invalid JSON"));
+    assert_int_equal(alarmfeed_decode_as(ALARM_TOPIC, "text/plain", alarm_json, strlen(alarm_json),
+                                         false, NOW(), NOW(), &m, err),
+                     AY_ERR_INVALID);
+    assert_non_null(strstr(err, "alarm: content type \"text/plain\" is not supported"));
+}
+
 /* ---- the feed id ------------------------------------------------------------ */
 
 static void test_feed_id_is_the_documented_uuid_v8_of_the_alarm(void **state)
@@ -574,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_enrich_a_cancel_quotes_the_alarm_and_says_why),
         cmocka_unit_test(test_a_drill_is_is_test_or_inside_a_test_window_by_reception_time),
         cmocka_unit_test(test_registry_clips_text_at_utf8_boundaries_and_drops_bad_rows),
+        cmocka_unit_test(test_a_json_alarm_is_forwarded_in_both_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * editing a policy document by dotted path and saying what changed
  * (policy_edit.c), the ack states people type and the lines people read
  * (people_text.c), the compliance table as CSV and as a table
- * (compliance_text.c).
+ * (compliance_text.c), a device's fields, a CSV file of devices and a
+ * device's connection profile (device_spec.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,7 +23,9 @@
 #include "ay_policy.h"
 #include "ay_time.h"
 #include "ay_tz.h"
+#include "ayctl.h"
 #include "compliance_text.h"
+#include "device_spec.h"
 #include "people_text.h"
 #include "policy_edit.h"
 
@@ -729,6 +732,317 @@ static void test_compliance_table_aligns_by_display_width(void **state)
     free(en);
 }
 
+/* ---- devices: fields, CSV files, profiles (device_spec.c) ------------------------ */
+
+static void test_device_fields_name_what_is_wrong(void **state)
+{
+    (void)state;
+    struct ayctl_device_spec d;
+    char err[AY_ERRLEN] = "";
+
+    ayctl_device_spec_init(&d);
+    assert_int_equal(d.heartbeat_s, 60);
+    assert_int_equal(ayctl_device_field(&d, "kind", "nearby_shop", err), AY_OK);
+    assert_int_equal(ayctl_device_field(&d, "geo", "31.8206,117.2272", err), AY_OK);
+    assert_true(d.has_geo);
+    assert_true(d.latitude > 31.82 && d.latitude < 31.821);
+    assert_int_equal(ayctl_device_field(&d, "heartbeat", "2m", err), AY_OK);
+    assert_int_equal(d.heartbeat_s, 120);
+    assert_int_equal(ayctl_device_field(&d, "heartbeat", "45", err), AY_OK);
+    assert_int_equal(d.heartbeat_s, 45);
+
+    static const struct {
+        const char *field;
+        const char *value;
+        const char *says;
+    } bad[] = {
+        {"kind", "buton", "kind: \"buton\" is not one of button, panel"},
+        {"id", "Btn-1", "id: \"Btn-1\" is not an id"},
+        {"id", "-btn", "id: \"-btn\" is not an id"},
+        {"school", "sch/1", "school: \"sch/1\" is not an id"},
+        {"geo", "0,0", "geo: \"0,0\" is not LAT,LON"},
+        {"geo", "91,10", "geo: \"91,10\""},
+        {"geo", "31.8", "geo: \"31.8\""},
+        {"latitude", "north", "latitude: \"north\" is not a latitude"},
+        {"heartbeat", "2s", "heartbeat: \"2s\" is not an interval from 5s to 24h"},
+        {"heartbeat", "2d", "heartbeat: \"2d\""},
+        {"location", "a\nb", "location: \"a b\" has a control character"},
+        {"colour", "red", "colour: unknown field"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct ayctl_device_spec before = d;
+        err[0] = '\0';
+        assert_int_equal(ayctl_device_field(&d, bad[i].field, bad[i].value, err), AY_ERR_INVALID);
+        if (strstr(err, bad[i].says) != err)
+            fail_msg("%s=%s: \"%s\" does not start with \"%s\"", bad[i].field, bad[i].value, err,
+                     bad[i].says);
+        assert_memory_equal(&before, &d, sizeof(d));
+    }
+}
+
+static void test_device_check_wants_school_kind_location_and_a_shop_name(void **state)
+{
+    (void)state;
+    struct ayctl_device_spec d;
+    char err[AY_ERRLEN] = "";
+
+    ayctl_device_spec_init(&d);
+    assert_int_equal(ayctl_device_check(&d, err), AY_ERR_INVALID);
+    assert_non_null(strstr(err, "school: missing"));
+    assert_int_equal(ayctl_device_field(&d, "school", "sch-0102", err), AY_OK);
+    assert_int_equal(ayctl_device_field(&d, "kind", "nearby_home", err), AY_OK);
+    assert_int_equal(ayctl_device_check(&d, err), AY_ERR_INVALID);
+    assert_non_null(strstr(err, "location: missing"));
+    assert_int_equal(ayctl_device_field(&d, "location", "学府路3号", err), AY_OK);
+    assert_int_equal(ayctl_device_check(&d, err), AY_ERR_INVALID);
+    assert_non_null(strstr(err, "shop: missing"));
+    assert_int_equal(ayctl_device_field(&d, "shop", "张家", err), AY_OK);
+    assert_int_equal(ayctl_device_check(&d, err), AY_OK);
+    /* Only one coordinate given. */
+    assert_int_equal(ayctl_device_field(&d, "latitude", "31.5", err), AY_OK);
+    assert_int_equal(ayctl_device_check(&d, err), AY_ERR_INVALID);
+    assert_non_null(strstr(err, "geo:"));
+}
+
+static void test_device_made_up_ids_say_their_kind(void **state)
+{
+    (void)state;
+    char id[AY_ID_MAX];
+    const unsigned char rnd[4] = {0x00, 0xab, 0x10, 0xff};
+
+    assert_int_equal(ayctl_device_make_id("button", rnd, id), AY_OK);
+    assert_string_equal(id, "btn-00ab10ff");
+    assert_int_equal(ayctl_device_make_id("nearby_shop", rnd, id), AY_OK);
+    assert_string_equal(id, "shop-00ab10ff");
+    assert_int_equal(ayctl_device_make_id("toaster", rnd, id), AY_ERR_INVALID);
+}
+
+static enum ay_err csv(const char *text, const char *school, struct ayctl_device_spec **d,
+                       size_t *n, char err[AY_ERRLEN])
+{
+    *d = NULL;
+    *n = 0;
+    err[0] = '\0';
+    return ayctl_device_csv(text, strlen(text), school, d, n, err);
+}
+
+static void test_device_csv_as_a_spreadsheet_writes_it(void **state)
+{
+    (void)state;
+    struct ayctl_device_spec *d = NULL;
+    size_t n = 0;
+    char err[AY_ERRLEN];
+    /* A byte order mark, CRLF, columns in another order and case, a quoted
+     * location with a comma and a doubled quote, a position in quotes,
+     * spaces around fields, a blank line, an unnamed last column. */
+    const char *text = "\xEF\xBB\xBF"
+                       "Kind,Location,ID,school,geo,shop,heartbeat,\r\n"
+                       "button,\"东门, 门卫室 \"\"A\"\"\",btn-1,sch-0102,\"31.82,117.22\",,30s,\r\n"
+                       "\r\n"
+                       " nearby_shop , 学府路5号 ,,sch-0103,,好邻居便利店,,\r\n";
+
+    assert_int_equal(csv(text, NULL, &d, &n, err), AY_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(d[0].location, "东门, 门卫室 \"A\"");
+    assert_string_equal(d[0].id, "btn-1");
+    assert_int_equal(d[0].line, 2);
+    assert_true(d[0].has_geo);
+    assert_int_equal(d[0].heartbeat_s, 30);
+    assert_string_equal(d[1].kind, "nearby_shop");
+    assert_string_equal(d[1].location, "学府路5号");
+    assert_string_equal(d[1].id, "");
+    assert_string_equal(d[1].school, "sch-0103");
+    assert_string_equal(d[1].place, "好邻居便利店");
+    assert_int_equal(d[1].line, 4);
+    assert_int_equal(d[1].heartbeat_s, 60);
+    free(d);
+
+    /* --school for rows that do not say; a row's own school wins. */
+    assert_int_equal(csv("kind,location,school\nbutton,a,\npanel,b,sch-9\n", "sch-1", &d, &n, err),
+                     AY_OK);
+    assert_string_equal(d[0].school, "sch-1");
+    assert_string_equal(d[1].school, "sch-9");
+    free(d);
+    /* A line break inside quotes counts for the lines after it. */
+    assert_int_equal(csv("kind,location\nbutton,\"a\nb\"\nbuton,c\n", "s", &d, &n, err),
+                     AY_ERR_INVALID);
+    assert_string_equal(err, "line 2: location: \"a b\" has a control character");
+}
+
+static void test_device_csv_errors_name_the_line_and_the_field(void **state)
+{
+    (void)state;
+    struct ayctl_device_spec *d = NULL;
+    size_t n = 0;
+    char err[AY_ERRLEN];
+    static const struct {
+        const char *text;
+        const char *says;
+    } bad[] = {
+        {"school,kind,location\nsch-1,button,a\nsch-1,buton,b\n",
+         "line 3: kind: \"buton\" is not one of button, panel, app, nearby_shop, nearby_home, "
+         "gateway"},
+        {"school,kind,location,geo\nsch-1,button,a,\"0,0\"\n", "line 2: geo: \"0,0\" is not"},
+        {"school,kind,location,id\nsch-1,button,a,b-1\nsch-1,panel,b,b-2\nsch-1,app,c,b-1\n",
+         "line 4: id: \"b-1\" is also on line 2"},
+        {"school,kind,location\nsch-1,button\n", "line 2: 2 fields, but the header has 3"},
+        {"school,kind,location\nsch-1,button,\n", "line 2: location: missing"},
+        {"school,kind,location\nSCH,button,a\n", "line 2: school: \"SCH\" is not an id"},
+        {"school,kind,location\nsch-1,nearby_shop,a\n", "line 2: shop: missing"},
+        {"school,kind,location,heartbeat\nsch-1,button,a,1s\n", "line 2: heartbeat: \"1s\""},
+        {"school,kind,place,colour\n", "line 1: header: \"colour\" is not a column"},
+        {"school,kind,kind,location\n", "line 1: header: \"kind\" is a column twice"},
+        {"school,location\nsch-1,a\n", "line 1: header: the columns kind, location"},
+        {"kind,location\nbutton,a\n", "line 1: header: the columns kind, location and school"},
+        {"school,kind,location\nsch-1,button,\"a\n", "line 2: a quoted field is not closed"},
+        {"school,kind,location\nsch-1,button,a\"b\n", "line 2: field 3: a quote inside"},
+        {"school,kind,location\nsch-1,button,\"a\"b\n", "line 2: field 3: a quote inside"},
+        {"school,kind,location\n", "no devices in the file"},
+        {"", "no devices in the file"},
+        {"school,kind,location\nsch-1,button,\xff\n", "the file is not UTF-8"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(csv(bad[i].text, NULL, &d, &n, err), AY_ERR_INVALID);
+        if (strstr(err, bad[i].says) != err)
+            fail_msg("case %zu: \"%s\" does not start with \"%s\"", i, err, bad[i].says);
+        assert_null(d);
+        assert_int_equal(n, 0);
+    }
+}
+
+static void test_device_csv_of_a_thousand_devices(void **state)
+{
+    (void)state;
+    size_t cap = 1000 * 64 + 64;
+    char *text = malloc(cap);
+    size_t off = (size_t)snprintf(text, cap, "id,kind,location\n");
+    struct ayctl_device_spec *d = NULL;
+    size_t n = 0;
+    char err[AY_ERRLEN];
+
+    for (int i = 0; i < 1000; i++)
+        off += (size_t)snprintf(text + off, cap - off, "btn-%04d,button,floor %d\n", i, i % 7);
+    assert_int_equal(csv(text, "sch-1", &d, &n, err), AY_OK);
+    assert_int_equal(n, 1000);
+    assert_string_equal(d[999].id, "btn-0999");
+    assert_int_equal(d[999].line, 1001);
+    free(d);
+    free(text);
+}
+
+static void test_device_profile_has_what_a_device_needs(void **state)
+{
+    (void)state;
+    struct ayctl_device_spec d;
+    char err[AY_ERRLEN];
+
+    ayctl_device_spec_init(&d);
+    assert_int_equal(ayctl_device_field(&d, "id", "btn-1", err), AY_OK);
+    assert_int_equal(ayctl_device_field(&d, "school", "sch-0102", err), AY_OK);
+    assert_int_equal(ayctl_device_field(&d, "kind", "button", err), AY_OK);
+    assert_int_equal(ayctl_device_field(&d, "location", "东门", err), AY_OK);
+    struct ayctl_profile p = {.device = &d,
+                              .district = "d01",
+                              .secret = "0123456789abcdef0123456789abcdef",
+                              .host = "mqtt.example.cn",
+                              .mqtts_port = 8883,
+                              .ws_port = 0,
+                              .mqtt_port = 0,
+                              .ca_file = "/etc/anyuan/ca.pem",
+                              .ca_pem =
+                                  "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n"};
+    cJSON *j = ayctl_device_profile(&p);
+    char *conf = ayctl_device_conf(&p);
+    const cJSON *broker = cJSON_GetObjectItemCaseSensitive(j, "broker");
+    const cJSON *cred = cJSON_GetObjectItemCaseSensitive(j, "credentials");
+    const cJSON *topics = cJSON_GetObjectItemCaseSensitive(j, "topics");
+
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(
+                            cJSON_GetObjectItemCaseSensitive(broker, "urls"), 0)),
+                        "mqtts://mqtt.example.cn:8883");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(broker, "urls")), 1);
+    assert_null(cJSON_GetObjectItemCaseSensitive(broker, "wsPort"));
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(broker, "caPem")),
+                        p.ca_pem);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cred, "clientId")),
+                        "btn-1");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cred, "password")),
+                        p.secret);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                            cJSON_GetObjectItemCaseSensitive(topics, "publish"), "hazard-update")),
+                        "ay/v1/d01/school/sch-0102/btn-1/hazard-update");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(topics, "receipts")),
+                        "ay/v1/d01/receipt/sch-0102/btn-1");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "ayctlConfig")),
+                        conf);
+    assert_string_equal(conf, "mqtt_url = ssl://mqtt.example.cn:8883\n"
+                              "mqtt_ca_file = /etc/anyuan/ca.pem\n"
+                              "mqtt_username = btn-1\n"
+                              "mqtt_password = 0123456789abcdef0123456789abcdef\n"
+                              "district = d01\nschool = sch-0102\n");
+    assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "firstTest")),
+                           "ayctl --config btn-1.conf pub status"));
+    free(conf);
+    cJSON_Delete(j);
+}
+
+/* ---- sub: either wire form (lib/ay_wire) ---- */
+
+/* The line `ayctl sub` prints for a payload on topic with content type ct. */
+static cJSON *sub_line(const char *topic, const char *ct, const char *payload, size_t len)
+{
+    struct ay_mqtt_msg m = {
+        .topic = topic, .payload = payload, .len = len, .qos = 1, .content_type = ct};
+    char *text = ayctl_sub_render(&m);
+    assert_non_null(text);
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    free(text);
+    return j;
+}
+
+static void test_sub_prints_a_feed_in_either_form_and_says_which(void **state)
+{
+    static const char receipt[] =
+        "{\"header\":{\"messageId\":\"a1d4e7f0-3b6c-4d9e-8f2a-5c8b1e4d7a03\",\"deviceId\":"
+        "\"recorder\",\"districtId\":\"d01\",\"sentAt\":\"2026-11-24T05:31:12Z\","
+        "\"schemaVersion\":1},\"refMessageId\":\"3c6f9a1e-2b4d-4f8a-9e7c-1a5b3d7f9c21\","
+        "\"status\":\"RECEIPT_STATUS_REJECTED\",\"reason\":\"x\"}";
+    (void)state;
+    /* JSON with its content type, and without one (first byte '{'). */
+    cJSON *j =
+        sub_line("ay/v1/d01/receipt/sch-0102/btn-1", "application/json", receipt, strlen(receipt));
+    assert_string_equal(cJSON_GetObjectItem(j, "wire")->valuestring, "json");
+    assert_string_equal(cJSON_GetObjectItem(j, "type")->valuestring, "receipt");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "message"), "status")->valuestring,
+        "RECEIPT_STATUS_REJECTED");
+    cJSON_Delete(j);
+    j = sub_line("ay/v1/d01/receipt/sch-0102/btn-1", NULL, receipt, strlen(receipt));
+    assert_string_equal(cJSON_GetObjectItem(j, "wire")->valuestring, "json");
+    cJSON_Delete(j);
+    /* The JSON twin of a feed carries the feed's type; another /json is not a feed. */
+    j = sub_line("ay/v1/d01/escalation/bureau/json", "application/json", "{}", 2);
+    assert_string_equal(cJSON_GetObjectItem(j, "type")->valuestring, "escalation");
+    assert_non_null(cJSON_GetObjectItem(j, "message"));
+    cJSON_Delete(j);
+    j = sub_line("ay/v1/d01/receipt/sch-0102/btn-1/json", "application/json", "{}", 2);
+    assert_null(cJSON_GetObjectItem(j, "type"));
+    assert_non_null(cJSON_GetObjectItem(j, "error"));
+    cJSON_Delete(j);
+    /* Protobuf, and a content type the contract does not know. */
+    j = sub_line("ay/v1/d01/police/alarm", "application/x-protobuf", "", 0);
+    assert_string_equal(cJSON_GetObjectItem(j, "wire")->valuestring, "protobuf");
+    assert_string_equal(cJSON_GetObjectItem(j, "type")->valuestring, "police-alarm");
+    cJSON_Delete(j);
+    j = sub_line("ay/v1/d01/police/alarm", "text/plain", "{}", 2);
+    assert_non_null(strstr(cJSON_GetObjectItem(j, "error")->valuestring,
+                           "content type \"text/plain\" is not supported"));
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -751,6 +1065,14 @@ int main(void)
         cmocka_unit_test(test_compliance_text_width_counts_wide_characters_twice),
         cmocka_unit_test(test_compliance_csv_opens_in_a_spreadsheet),
         cmocka_unit_test(test_compliance_table_aligns_by_display_width),
+        cmocka_unit_test(test_device_fields_name_what_is_wrong),
+        cmocka_unit_test(test_device_check_wants_school_kind_location_and_a_shop_name),
+        cmocka_unit_test(test_device_made_up_ids_say_their_kind),
+        cmocka_unit_test(test_device_csv_as_a_spreadsheet_writes_it),
+        cmocka_unit_test(test_device_csv_errors_name_the_line_and_the_field),
+        cmocka_unit_test(test_device_csv_of_a_thousand_devices),
+        cmocka_unit_test(test_device_profile_has_what_a_device_needs),
+        cmocka_unit_test(test_sub_prints_a_feed_in_either_form_and_says_which),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -172,6 +172,41 @@ static void test_escalation_resolved_has_no_more_timers(void **state)
     assert_false(ay_esc_on_ack(&e, 99, 20 * S));
 }
 
+/* Tracked supervision (挂牌督办): an ack does not stop the reminders, a
+ * "resolved" ack does not close it; only its subject's end does. */
+static void test_escalation_supervision_reminds_after_every_ack_until_ended(void **state)
+{
+    (void)state;
+    struct ay_chain c = bureau();
+    struct ay_esc e;
+    struct ay_esc_notice out[AY_ESC_NOTICES_MAX];
+    int n = 0;
+
+    ay_esc_start(&e, &c, 1, 4 * 3600, 0, out, &n);
+    e.supervise_s = 86400;
+    assert_true(ay_esc_on_ack(&e, 1, 60 * S)); /* received */
+    assert_int_equal(e.status, AY_ESC_ACKNOWLEDGED);
+    /* A day after the ack, not the unresolved re-escalation 4 h later. */
+    assert_true(ay_esc_next_action_us(&e) == 60 * S + 86400 * S);
+    ay_esc_on_timer(&e, 4 * 3600 * S + 60 * S, out, &n);
+    assert_int_equal(n, 0);
+    ay_esc_on_timer(&e, 60 * S + 86400 * S + 2 * S, out, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0].kind, AY_NOTIFY_REMINDER);
+    assert_int_equal(out[0].level, 1); /* the same step: no climb */
+    assert_int_equal(e.status, AY_ESC_ACKNOWLEDGED);
+    assert_true(ay_esc_next_action_us(&e) == 60 * S + 2 * 86400 * S); /* on schedule */
+    /* "Resolved" by the audience: still supervised, still reminded. */
+    assert_true(ay_esc_on_ack(&e, 4, 90000 * S));
+    assert_int_equal(e.status, AY_ESC_ACKNOWLEDGED);
+    assert_true(ay_esc_next_action_us(&e) == 90000 * S + 86400 * S);
+    /* Unacknowledged, it reminds and climbs like any other. */
+    ay_esc_start(&e, &c, 1, 4 * 3600, 0, out, &n);
+    e.supervise_s = 86400;
+    ay_esc_on_timer(&e, 900 * S, out, &n);
+    assert_int_equal(out[0].kind, AY_NOTIFY_CLIMB);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_escalation_late_reminders_keep_the_schedule),
         cmocka_unit_test(test_escalation_ack_stops_reminders_and_unresolved_reescalates),
         cmocka_unit_test(test_escalation_resolved_has_no_more_timers),
+        cmocka_unit_test(test_escalation_supervision_reminds_after_every_ack_until_ended),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

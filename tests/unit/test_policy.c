@@ -12,7 +12,15 @@
 
 #include <cmocka.h>
 
+#include "anyuan/v1/hazard.pb-c.h"
 #include "ay_policy.h"
+
+enum {
+    GENERAL = ANYUAN__V1__HAZARD_GRADE__HAZARD_GRADE_GENERAL,
+    MAJOR = ANYUAN__V1__HAZARD_GRADE__HAZARD_GRADE_MAJOR,
+    FIRE = ANYUAN__V1__HAZARD_CATEGORY__HAZARD_CATEGORY_FIRE,
+    DROWNING = ANYUAN__V1__HAZARD_CATEGORY__HAZARD_CATEGORY_DROWNING,
+};
 
 static enum ay_err parse(const char *json, struct ay_district_policy *p, char err[AY_ERRLEN])
 {
@@ -108,6 +116,99 @@ static void test_policy_written_document_reads_back_the_same(void **state)
     free(json);
 }
 
+static void test_policy_hazards_by_default_a_month_a_week_and_supervised(void **state)
+{
+    (void)state;
+    struct ay_district_policy p;
+    char err[AY_ERRLEN] = "";
+    assert_int_equal(parse("{}", &p, err), AY_OK);
+    assert_int_equal(ay_policy_hazard_rectification_s(&p, FIRE, GENERAL), 30 * 86400);
+    assert_int_equal(ay_policy_hazard_rectification_s(&p, FIRE, MAJOR), 7 * 86400);
+    assert_int_equal(ay_policy_hazard_rectification_s(&p, 0, 0), 30 * 86400);
+    assert_int_equal(p.interim_measures_after_s, 86400);
+    assert_int_equal(p.major_hazard_reminder_s, 86400);
+    assert_int_equal(p.routes[AY_ROUTE_MAJOR_HAZARD].start_step[AY_AUDIENCE_BUREAU], 1);
+    assert_int_equal(p.routes[AY_ROUTE_MAJOR_HAZARD].start_step[AY_AUDIENCE_GOVERNMENT], 0);
+    assert_int_equal(p.routes[AY_ROUTE_BEYOND_AUTHORITY].start_step[AY_AUDIENCE_GOVERNMENT], 1);
+    assert_int_equal(p.routes[AY_ROUTE_BEYOND_AUTHORITY].start_step[AY_AUDIENCE_BUREAU], 0);
+}
+
+static void test_policy_hazard_times_by_grade_and_category(void **state)
+{
+    (void)state;
+    struct ay_district_policy p;
+    char err[AY_ERRLEN] = "";
+    assert_int_equal(
+        parse("{\"hazard_rectification\":{\"GENERAL\":\"14d\",\"HAZARD_CATEGORY_FIRE\":"
+              "{\"GENERAL\":\"3d\",\"MAJOR\":\"1d\"},\"HAZARD_CATEGORY_DROWNING\":{\"MAJOR\":"
+              "\"2d\"}},\"interim_measures_after\":\"3d\",\"major_hazard_reminder\":\"2s\","
+              "\"routing\":{\"major_hazard\":[\"bureau@2\",\"government\"],"
+              "\"beyond_authority\":[\"government\",\"bureau\"]}}",
+              &p, err),
+        AY_OK);
+    assert_int_equal(ay_policy_hazard_rectification_s(&p, 9, GENERAL), 14 * 86400);
+    assert_int_equal(ay_policy_hazard_rectification_s(&p, 9, MAJOR), 7 * 86400);
+    assert_int_equal(ay_policy_hazard_rectification_s(&p, FIRE, GENERAL), 3 * 86400);
+    assert_int_equal(ay_policy_hazard_rectification_s(&p, FIRE, MAJOR), 86400);
+    /* A grade the category leaves out is the district's. */
+    assert_int_equal(ay_policy_hazard_rectification_s(&p, DROWNING, GENERAL), 14 * 86400);
+    assert_int_equal(ay_policy_hazard_rectification_s(&p, DROWNING, MAJOR), 2 * 86400);
+    assert_int_equal(p.interim_measures_after_s, 3 * 86400);
+    assert_int_equal(p.major_hazard_reminder_s, 2);
+    assert_int_equal(p.routes[AY_ROUTE_MAJOR_HAZARD].start_step[AY_AUDIENCE_BUREAU], 2);
+    assert_int_equal(p.routes[AY_ROUTE_MAJOR_HAZARD].start_step[AY_AUDIENCE_GOVERNMENT], 1);
+    assert_int_equal(p.routes[AY_ROUTE_BEYOND_AUTHORITY].start_step[AY_AUDIENCE_BUREAU], 1);
+
+    /* Written and read back the same, categories with values of their own
+     * by name. */
+    struct ay_district_policy b;
+    char *json = ay_policy_to_json(&p, false);
+    assert_non_null(strstr(json,
+                           "\"hazard_rectification\":{\"GENERAL\":\"14d\",\"MAJOR\":"
+                           "\"7d\",\"HAZARD_CATEGORY_DROWNING\":{\"MAJOR\":\"2d\"},"
+                           "\"HAZARD_CATEGORY_FIRE\":{\"GENERAL\":\"3d\",\"MAJOR\":\"1d\"}}"));
+    assert_non_null(strstr(json, "\"major_hazard\":[\"bureau@2\",\"government\"]"));
+    assert_non_null(strstr(json, "\"major_hazard_reminder\":\"2s\""));
+    assert_int_equal(parse(json, &b, err), AY_OK);
+    assert_memory_equal(&p, &b, sizeof(p));
+    free(json);
+}
+
+static void test_policy_hazard_errors_name_the_key(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        const char *err;
+    } cases[] = {
+        {"{\"hazard_rectification\":\"30d\"}", "hazard_rectification: expected an object"},
+        {"{\"hazard_rectification\":{\"MINOR\":\"3d\"}}",
+         "hazard_rectification.MINOR: unknown key (GENERAL, MAJOR or a HAZARD_CATEGORY_... name)"},
+        {"{\"hazard_rectification\":{\"MAJOR\":\"0s\"}}",
+         "hazard_rectification.MAJOR: expected a duration"},
+        {"{\"hazard_rectification\":{\"HAZARD_CATEGORY_FIRE\":{\"MAJOR\":7}}}",
+         "hazard_rectification.HAZARD_CATEGORY_FIRE.MAJOR: expected a duration"},
+        {"{\"hazard_rectification\":{\"HAZARD_CATEGORY_FIRE\":{\"HAZARD_CATEGORY_FIRE\":{}}}}",
+         "hazard_rectification.HAZARD_CATEGORY_FIRE.HAZARD_CATEGORY_FIRE: unknown key (GENERAL or "
+         "MAJOR)"},
+        {"{\"hazard_rectification\":{\"HAZARD_CATEGORY_UNSPECIFIED\":{}}}",
+         "hazard_rectification.HAZARD_CATEGORY_UNSPECIFIED: unknown key"},
+        {"{\"interim_measures_after\":\"soon\"}", "interim_measures_after: expected a duration"},
+        {"{\"major_hazard_reminder\":\"400d\"}", "major_hazard_reminder: expected a duration"},
+        {"{\"routing\":{\"major_hazard\":[\"mayor\"]}}",
+         "routing.major_hazard[0]: unknown audience"},
+        {"{\"routing\":{\"beyond_authority\":[\"government@2\"]}}",
+         "routing.beyond_authority: government@2, but chains.government has 1 step(s)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct ay_district_policy p;
+        char err[AY_ERRLEN] = "";
+        assert_int_equal(parse(cases[i].json, &p, err), AY_ERR_INVALID);
+        if (strstr(err, cases[i].err) == NULL)
+            fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err, cases[i].err);
+    }
+}
+
 static void test_duration_parse_and_format(void **state)
 {
     (void)state;
@@ -130,6 +231,9 @@ int main(void)
         cmocka_unit_test(test_policy_two_hour_variant_and_second_scale_chains),
         cmocka_unit_test(test_policy_errors_name_the_key),
         cmocka_unit_test(test_policy_written_document_reads_back_the_same),
+        cmocka_unit_test(test_policy_hazards_by_default_a_month_a_week_and_supervised),
+        cmocka_unit_test(test_policy_hazard_times_by_grade_and_category),
+        cmocka_unit_test(test_policy_hazard_errors_name_the_key),
         cmocka_unit_test(test_duration_parse_and_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "anyuan/v1/hazard.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_codec.h"
 #include "ay_time.h"
@@ -214,6 +215,85 @@ static void test_recorder_no_receipt_without_a_device_topic(void **state)
     size_t len = 0;
     recorder_decode(it, 0);
     assert_int_equal(recorder_receipt_pack(it, "svc-1", 0, &buf, &len, topic), AY_ERR_NOTFOUND);
+    recorder_item_free(it);
+}
+
+/* ---- the two wire forms (lib/ay_wire) ---- */
+
+/* A receipt as the sender would read it: decoded from the form it came in. */
+static Anyuan__V1__Receipt *receipt_of(struct recorder_item *it, enum ay_wire want)
+{
+    char topic[AY_TOPIC_MAX];
+    char err[AY_ERRLEN] = "";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    enum ay_wire w;
+    ProtobufCMessage *r = NULL;
+
+    assert_int_equal(recorder_receipt_pack(it, "svc-1", 0, &buf, &len, topic), AY_OK);
+    assert_int_equal(ay_wire_detect(NULL, buf, len, &w, err), AY_OK);
+    assert_int_equal(w, want);
+    if (ay_wire_decode(&anyuan__v1__receipt__descriptor, w, buf, len, &r, err) != AY_OK)
+        fail_msg("receipt: %s", err);
+    free(buf);
+    return (Anyuan__V1__Receipt *)r;
+}
+
+static void test_recorder_a_json_alarm_is_accepted_and_answered_in_json(void **state)
+{
+    (void)state;
+    /* Without a content type (MQTT 3.1.1): the first byte '{'. */
+    struct recorder_item *it =
+        recorder_item_new(TOPIC "alarm", ALARM, strlen(ALARM), at("2026-11-01T02:00:01Z"), false);
+    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    assert_int_equal(it->outcome, RECORDER_PENDING);
+    assert_int_equal(it->wire, AY_WIRE_JSON);
+    assert_string_equal(it->msg_id, "7d9e2f1a-3b4c-4d5e-8f60-718293a4b5c6");
+    it->outcome = RECORDER_STORED;
+    it->record_id = 7;
+    Anyuan__V1__Receipt *r = receipt_of(it, AY_WIRE_JSON);
+    assert_int_equal(r->status, ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_STORED);
+    assert_string_equal(r->ref_message_id, it->msg_id);
+    anyuan__v1__receipt__free_unpacked(r, NULL);
+    recorder_item_free(it);
+
+    /* With content type application/json, whitespace may come first. */
+    char spaced[sizeof(ALARM) + 2];
+    snprintf(spaced, sizeof(spaced), "\n %s", ALARM);
+    it = recorder_item_new(TOPIC "alarm", spaced, strlen(spaced), 0, false);
+    assert_int_equal(recorder_item_set_content_type(it, "application/json; charset=utf-8"), AY_OK);
+    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    assert_int_equal(it->outcome, RECORDER_PENDING);
+    assert_int_equal(it->wire, AY_WIRE_JSON);
+    recorder_item_free(it);
+}
+
+static void test_recorder_invalid_json_is_rejected_and_answered_in_json(void **state)
+{
+    (void)state;
+    static const char bad[] = "{\"header\": {\"messageId\": ";
+    struct recorder_item *it = recorder_item_new(TOPIC "alarm", bad, strlen(bad), 0, false);
+    recorder_decode(it, 0);
+    assert_int_equal(it->outcome, RECORDER_REJECTED);
+    assert_non_null(strstr(it->reason, "alarm: invalid JSON near byte"));
+    Anyuan__V1__Receipt *r = receipt_of(it, AY_WIRE_JSON);
+    assert_int_equal(r->status, ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED);
+    assert_string_equal(r->reason, it->reason);
+    anyuan__v1__receipt__free_unpacked(r, NULL);
+    recorder_item_free(it);
+}
+
+static void test_recorder_an_unknown_content_type_is_rejected(void **state)
+{
+    (void)state;
+    struct recorder_item *it = item_of("alarm", TOPIC "alarm", ALARM);
+    assert_int_equal(recorder_item_set_content_type(it, "text/plain"), AY_OK);
+    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    assert_int_equal(it->outcome, RECORDER_REJECTED);
+    assert_non_null(strstr(it->reason, "alarm: content type \"text/plain\" is not supported"));
+    Anyuan__V1__Receipt *r = receipt_of(it, AY_WIRE_PROTOBUF);
+    assert_int_equal(r->status, ANYUAN__V1__RECEIPT_STATUS__RECEIPT_STATUS_REJECTED);
+    anyuan__v1__receipt__free_unpacked(r, NULL);
     recorder_item_free(it);
 }
 
@@ -563,6 +643,101 @@ static void test_recorder_supervision_of_heartbeats_wills_and_returns(void **sta
     recorder_item_free(it);
 }
 
+/* ---- hazards: the loop in a batch (hazard.c has the rules) ---------------- */
+
+#define HAZARD_ID "9d4c1b7e-5f2a-4c8d-b6e3-7a0f4d1c8e52"
+#define HDR(id)                                                                                    \
+    "{\"header\":{\"messageId\":\"" id "\",\"deviceId\":\"btn-1\",\"schoolId\":\"sch-0102\","      \
+    "\"districtId\":\"d01\",\"sentAt\":\"2026-11-01T02:00:00Z\",\"schemaVersion\":1},"
+#define STEP(id, status, by)                                                                       \
+    HDR(id)                                                                                        \
+    "\"hazardId\":\"" HAZARD_ID "\",\"status\":\"HAZARD_STATUS_" status "\",\"by\":{\"name\":"     \
+    "\"" by "\"},\"at\":\"2026-11-01T01:00:00Z\"}"
+
+static void test_recorder_hazard_steps_of_a_batch_apply_in_order(void **state)
+{
+    (void)state;
+    struct recorder_facts f = facts_with(NULL, 0, NULL, 0);
+    struct recorder_item *items[6] = {
+        decoded("hazard", TOPIC "hazard",
+                HDR(HAZARD_ID) "\"category\":\"HAZARD_CATEGORY_FIRE\",\"grade\":"
+                               "\"HAZARD_GRADE_MAJOR\",\"place\":\"p\",\"description\":\"d\","
+                               "\"foundBy\":{\"name\":\"张老师\"},\"responsible\":{\"name\":"
+                               "\"赵主任\"},\"interimMeasures\":\"警示带\"}"),
+        decoded("hazard-update", TOPIC "hazard-update",
+                STEP("00000000-0000-4000-8000-000000000001", "RECTIFYING", "赵主任")),
+        decoded("hazard-update", TOPIC "hazard-update",
+                STEP("00000000-0000-4000-8000-000000000002", "RECTIFIED", "赵主任")),
+        decoded("hazard-update", TOPIC "hazard-update",
+                STEP("00000000-0000-4000-8000-000000000003", "VERIFIED", "赵主任")),
+        decoded("hazard-update", TOPIC "hazard-update",
+                STEP("00000000-0000-4000-8000-000000000004", "VERIFIED", "李督查")),
+        decoded("hazard-update", TOPIC "hazard-update",
+                STEP("00000000-0000-4000-8000-000000000005", "CLOSED", "李督查")),
+    };
+
+    recorder_decide(items, 6, &f);
+    /* Registered without a deadline: the policy's week for a major hazard,
+     * and the bureau's tracked supervision at once. */
+    assert_int_equal(items[0]->outcome, RECORDER_PENDING);
+    assert_int_equal(items[0]->deadlines[0].action, RECORDER_DL_START);
+    assert_true(items[0]->deadlines[0].due_us == at("2026-11-08T02:00:01Z"));
+    assert_int_equal(items[0]->nplans, 1);
+    assert_int_equal(items[0]->plans[0].reason,
+                     ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_MAJOR_HAZARD);
+    assert_int_equal(items[0]->plans[0].audience, AY_AUDIENCE_BUREAU);
+    assert_true(items[0]->plans[0].state.supervise_s == 86400);
+    assert_non_null(strstr(items[0]->plans[0].summary_zh, "挂牌督办"));
+    assert_int_equal(items[1]->outcome, RECORDER_PENDING);
+    assert_int_equal(items[2]->outcome, RECORDER_PENDING);
+    assert_int_equal(items[2]->deadlines[0].action, RECORDER_DL_MEET);
+    assert_int_equal(items[3]->outcome, RECORDER_REJECTED);
+    assert_non_null(strstr(items[3]->reason, "the verifier is the hazard's responsible person"));
+    assert_int_equal(items[4]->outcome, RECORDER_PENDING);
+    assert_int_equal(items[4]->hazard_from, ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_RECTIFIED);
+    assert_int_equal(items[5]->outcome, RECORDER_PENDING);
+    assert_true(items[5]->hazard_moved);
+    assert_non_null(strstr(items[5]->moved_words[0], "销号"));
+
+    /* Out of order in a batch: the step that skips is refused, the next
+     * one is judged from where the hazard really is. */
+    struct recorder_subject known = {HAZARD_ID, "sch-0102"};
+    struct recorder_hazard_fact state_of = {HAZARD_ID, items[0]->hazard};
+    f.hazards = &known;
+    f.nhazards = 1;
+    f.hazard_states = &state_of;
+    f.nhazard_states = 1;
+    state_of.hazard.status = ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_REGISTERED;
+    recorder_decide(items + 1, 2, &f);
+    assert_int_equal(items[1]->outcome, RECORDER_PENDING);
+    assert_int_equal(items[2]->outcome, RECORDER_PENDING);
+    struct recorder_item *swapped[2] = {items[2], items[1]};
+    recorder_decide(swapped, 2, &f);
+    assert_int_equal(items[2]->outcome, RECORDER_REJECTED);
+    assert_non_null(strstr(items[2]->reason, "HAZARD_STATUS_RECTIFIED skips a step"));
+    assert_int_equal(items[1]->outcome, RECORDER_PENDING);
+    for (int i = 0; i < 6; i++)
+        recorder_item_free(items[i]);
+}
+
+static void test_recorder_a_major_hazard_without_interim_measures_is_refused(void **state)
+{
+    (void)state;
+    struct recorder_facts f = facts_with(NULL, 0, NULL, 0);
+    struct recorder_item *it =
+        decoded("hazard", TOPIC "hazard",
+                HDR(HAZARD_ID) "\"category\":\"HAZARD_CATEGORY_FIRE\",\"grade\":"
+                               "\"HAZARD_GRADE_MAJOR\",\"place\":\"p\",\"description\":\"d\","
+                               "\"foundBy\":{\"name\":\"a\"},\"responsible\":{\"name\":\"b\"},"
+                               "\"rectificationDeadline\":\"2026-11-01T08:00:00Z\","
+                               "\"beyondAuthority\":true}");
+
+    recorder_decide(&it, 1, &f);
+    assert_int_equal(it->outcome, RECORDER_REJECTED);
+    assert_non_null(strstr(it->reason, "hazard.interimMeasures: required for a major hazard"));
+    recorder_item_free(it);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +750,9 @@ int main(void)
         cmocka_unit_test(test_recorder_receipt_lists_running_deadlines),
         cmocka_unit_test(test_recorder_rejected_receipt_carries_the_reason),
         cmocka_unit_test(test_recorder_no_receipt_without_a_device_topic),
+        cmocka_unit_test(test_recorder_a_json_alarm_is_accepted_and_answered_in_json),
+        cmocka_unit_test(test_recorder_invalid_json_is_rejected_and_answered_in_json),
+        cmocka_unit_test(test_recorder_an_unknown_content_type_is_rejected),
         cmocka_unit_test(test_recorder_alarm_with_a_wrong_clock_is_accepted_with_a_warning),
         cmocka_unit_test(test_recorder_report_with_a_wrong_clock_is_rejected),
         cmocka_unit_test(test_recorder_decide_keeps_a_registered_device_message_to_store),
@@ -589,6 +767,8 @@ int main(void)
         cmocka_unit_test(test_recorder_a_year_old_alarm_is_stored_with_a_warning),
         cmocka_unit_test(test_recorder_an_alarm_climbs_the_police_chain_but_a_drill_does_nothing),
         cmocka_unit_test(test_recorder_supervision_of_heartbeats_wills_and_returns),
+        cmocka_unit_test(test_recorder_hazard_steps_of_a_batch_apply_in_order),
+        cmocka_unit_test(test_recorder_a_major_hazard_without_interim_measures_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,6 +223,68 @@ static void test_watchdog_ack_receipt_goes_to_the_account(void **state)
     watchdog_ack_free(a);
 }
 
+/* An Ack sent as JSON (lib/ay_wire) is the same ack; its receipt comes back
+ * as JSON. Escalations go out in both forms, the JSON on the /json twin. */
+static void test_watchdog_json_ack_and_json_escalation(void **state)
+{
+    (void)state;
+    struct watchdog_esc e = bureau_escalation();
+    struct watchdog_ack *pb =
+        ack_of("ay/v1/d01/ack/bureau/bureau-01", "bureau-01", "ACK_KIND_RECEIVED");
+    char err[AY_ERRLEN] = "";
+    char topic[AY_TOPIC_MAX];
+    uint8_t *js = NULL, *buf = NULL;
+    size_t jslen = 0, len = 0;
+    enum ay_wire w;
+
+    assert_int_equal(ay_wire_encode(&pb->msg->base, AY_WIRE_JSON, &js, &jslen, err), AY_OK);
+    struct watchdog_ack *a =
+        watchdog_ack_new("ay/v1/d01/ack/bureau/bureau-01", js, jslen, NOW, false);
+    assert_int_equal(watchdog_ack_set_content_type(a, "application/json"), AY_OK);
+    watchdog_ack_decode(a, NOW);
+    assert_int_equal(a->outcome, WATCHDOG_ACK_PENDING);
+    assert_int_equal(a->wire, AY_WIRE_JSON);
+    watchdog_ack_apply(a, &e);
+    assert_int_equal(watchdog_ack_receipt_pack(a, "svc", NOW, &buf, &len, topic), AY_OK);
+    assert_int_equal(ay_wire_detect(NULL, buf, len, &w, err), AY_OK);
+    assert_int_equal(w, AY_WIRE_JSON);
+    assert_non_null(strstr((const char *)buf, "\"status\":\"RECEIPT_STATUS_STORED\""));
+    free(buf);
+    watchdog_ack_free(a);
+
+    /* Bad JSON: rejected, answered in JSON. */
+    a = watchdog_ack_new("ay/v1/d01/ack/bureau/bureau-01", "{\"kind\": 1", 11, NOW, false);
+    watchdog_ack_decode(a, NOW);
+    assert_int_equal(a->outcome, WATCHDOG_ACK_REJECTED);
+    assert_non_null(strstr(a->reason, "ack: invalid JSON near byte"));
+    assert_int_equal(watchdog_ack_receipt_pack(a, "svc", NOW, &buf, &len, topic), AY_OK);
+    assert_int_equal(buf[0], '{');
+    free(buf);
+    watchdog_ack_free(a);
+    free(js);
+    watchdog_ack_free(pb);
+
+    struct watchdog_note n;
+    memset(&n, 0, sizeof(n));
+    snprintf(n.id, sizeof(n.id), "e4b7d0a3-6f9c-4b2e-8a5d-1f4c7b0e3a69");
+    snprintf(n.escalation_id, sizeof(n.escalation_id), ESC);
+    snprintf(n.district, sizeof(n.district), "d01");
+    snprintf(n.subject_id, sizeof(n.subject_id), "sch-0102");
+    n.audience = AY_AUDIENCE_BUREAU;
+    n.subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_DEVICE;
+    n.reason = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE;
+    assert_int_equal(watchdog_escalation_pack_as(&n, "svc", NOW, AY_WIRE_JSON, &buf, &len, topic),
+                     AY_OK);
+    assert_string_equal(topic, "ay/v1/d01/escalation/bureau/json");
+    ProtobufCMessage *m = NULL;
+    assert_int_equal(
+        ay_wire_decode(&anyuan__v1__escalation__descriptor, AY_WIRE_JSON, buf, len, &m, err),
+        AY_OK);
+    assert_string_equal(((Anyuan__V1__Escalation *)m)->escalation_id, ESC);
+    protobuf_c_message_free_unpacked(m, NULL);
+    free(buf);
+}
+
 /* The police acknowledge an alarm on the feed by the alarm's own id: that
  * names the alarm's police escalation; an escalation's own id still wins,
  * and another audience's alarm escalation is not it. */
@@ -269,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_watchdog_ack_from_the_audience_acknowledges),
         cmocka_unit_test(test_watchdog_ack_refusals_say_why),
         cmocka_unit_test(test_watchdog_ack_receipt_goes_to_the_account),
+        cmocka_unit_test(test_watchdog_json_ack_and_json_escalation),
         cmocka_unit_test(test_watchdog_police_ack_by_alarm_id_finds_the_alarm_escalation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

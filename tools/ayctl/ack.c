@@ -5,7 +5,8 @@
  * ay/v1/{district}/ack/{audience}/{account} (the broker lets an account
  * publish only there, so the topic says who acknowledged) and waits for its
  * Receipt on ay/v1/{district}/ack-receipt/{audience}/{account}, re-sending
- * the same message until it comes (deliver.c). The receipt is printed as
+ * the same message until it comes (deliver.c); with --wire json the Ack
+ * goes as JSON and its receipt comes back as JSON. The receipt is printed as
  * JSON; exit 0 when STORED or DUPLICATE, 1 when REJECTED (the reason on
  * stderr) or when no receipt came.
  * Enforces for people domain.md rules 1 and 6 (police and bureau
@@ -22,6 +23,7 @@
 #include "ay_time.h"
 #include "ay_topic.h"
 #include "ay_uuid.h"
+#include "ay_wire.h"
 #include "ayctl.h"
 #include "people_text.h"
 
@@ -32,11 +34,12 @@ struct ack_args {
     const char *by;
     const char *audience;
     bool no_receipt;
+    enum ay_wire wire; /* --wire json: the Ack as JSON, its receipt comes back so */
 };
 
 static const char ack_usage[] =
     "usage: ayctl ack ESCALATION_ID received|dispatched|on-scene|resolved|false-alarm "
-    "[--note TEXT] [--by NAME] [--audience A] [--no-receipt]";
+    "[--note TEXT] [--by NAME] [--audience A] [--no-receipt] [--wire protobuf|json]";
 
 static int parse_args(int argc, char **argv, struct ack_args *a)
 {
@@ -50,6 +53,9 @@ static int parse_args(int argc, char **argv, struct ack_args *a)
             a->audience = argv[++i];
         else if (strcmp(argv[i], "--no-receipt") == 0)
             a->no_receipt = true;
+        else if (strcmp(argv[i], "--wire") == 0 && i + 1 < argc &&
+                 ay_wire_parse(argv[i + 1], &a->wire))
+            i++;
         else if (argv[i][0] != '-' && a->escalation_id == NULL)
             a->escalation_id = argv[i];
         else if (argv[i][0] != '-' && a->state == NULL)
@@ -121,15 +127,16 @@ static int deliver_ack(const struct ayctl_config *cfg, const struct ack_args *a,
     char *json = NULL;
     struct ayctl_receipt r = {.json = NULL};
     bool want_receipt = cfg->wait_receipt && !a->no_receipt;
-    size_t len = protobuf_c_message_get_packed_size(&ack->base);
-    uint8_t *buf = malloc(len ? len : 1);
+    size_t len = 0;
+    uint8_t *buf = NULL;
     int code = AYCTL_EXIT_FAILURE;
 
-    if (buf == NULL)
+    if (ay_wire_encode(&ack->base, a->wire, &buf, &len, err) != AY_OK) {
+        ayctl_fail("ack: cannot encode: %s", err[0] ? err : "out of memory");
         goto cleanup;
-    protobuf_c_message_pack(&ack->base, buf);
-    code = ayctl_deliver(cfg, topic, buf, len, ack->header->message_id,
-                         want_receipt ? receipt_topic : NULL, &r);
+    }
+    code = ayctl_deliver(cfg, topic, ay_wire_content_type(a->wire), buf, len,
+                         ack->header->message_id, want_receipt ? receipt_topic : NULL, &r);
     if (code != AYCTL_EXIT_OK)
         goto cleanup;
     if (want_receipt) {

@@ -3,6 +3,7 @@
  * files, connection options, the database, waiting for messages.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,4 +163,19 @@ int ayctl_wait_count(const struct ayctl_config *cfg, pthread_mutex_t *lock, cons
         (void)ay_service_sleep_ms(20);
     }
     return AYCTL_EXIT_OK;
+}
+
+void ayctl_who(const struct ayctl_config *cfg, char *buf, size_t cap)
+{
+    struct passwd pw;
+    struct passwd *found = NULL;
+    char tmp[1024];
+
+    if (getpwuid_r(geteuid(), &pw, tmp, sizeof(tmp), &found) == 0 && found != NULL &&
+        found->pw_name[0] != '\0')
+        snprintf(buf, cap, "%s", found->pw_name);
+    else if (cfg->common.mqtt_username && cfg->common.mqtt_username[0] != '\0')
+        snprintf(buf, cap, "%s", cfg->common.mqtt_username);
+    else
+        snprintf(buf, cap, "ayctl");
 }

@@ -5,7 +5,8 @@
  * The publisher side of the end-to-end contract (docs/contract.md,
  * "Delivery"): the message is kept until its Receipt arrives and re-sent
  * with the same message id after receipt_wait_ms; the backbone stores it
- * once however often it arrives.
+ * once however often it arrives. The message goes in the form the caller
+ * encoded it in, with its content type; the receipt comes back in it.
  * Threads: the receipt listener runs on Paho's receive thread and hands
  * the receipt to the main thread under a mutex.
  */
@@ -19,6 +20,7 @@
 #include "ay_log.h"
 #include "ay_sync.h"
 #include "ay_time.h"
+#include "ay_wire.h"
 #include "ayctl.h"
 
 /* What the receipt listener shares with the main thread (Paho thread writes). */
@@ -31,18 +33,24 @@ struct receipt_wait {
     char reason[AY_ERRLEN];
 };
 
-/* Paho receive thread: is this the receipt we wait for? */
+/* Paho receive thread: is this the receipt we wait for? It comes in the
+ * form the message was sent in (lib/ay_wire tells which). */
 static void on_receipt(void *arg, const struct ay_mqtt_msg *msg)
 {
     struct receipt_wait *w = arg;
-    char err[AY_ERRLEN];
+    char err[AY_ERRLEN] = "";
     char *json = NULL;
-    Anyuan__V1__Receipt *r = anyuan__v1__receipt__unpack(NULL, msg->len, msg->payload);
+    enum ay_wire wire = AY_WIRE_PROTOBUF;
+    ProtobufCMessage *m = NULL;
 
-    if (r == NULL) {
-        ay_log_warn("ignoring undecodable message on receipt topic", "topic", msg->topic, NULL);
+    if (ay_wire_detect(msg->content_type, msg->payload, msg->len, &wire, err) != AY_OK ||
+        ay_wire_decode(&anyuan__v1__receipt__descriptor, wire, msg->payload, msg->len, &m, err) !=
+            AY_OK) {
+        ay_log_warn("ignoring undecodable message on receipt topic", "topic", msg->topic, "err",
+                    err, NULL);
         return;
     }
+    Anyuan__V1__Receipt *r = (Anyuan__V1__Receipt *)m;
     if (strcmp(r->ref_message_id, w->message_id) == 0 &&
         ay_codec_to_json(&r->base, false, &json, err) == AY_OK) {
         pthread_mutex_lock(&w->lock);
@@ -74,8 +82,8 @@ static bool receipt_arrived(struct receipt_wait *w, long long wait_ms)
 
 /* Publishes until a receipt arrives (or only once, without receipts). */
 static int send_until_receipt(const struct ayctl_config *cfg, struct ay_mqtt *c, const char *topic,
-                              const uint8_t *buf, size_t len, bool want_receipt,
-                              struct receipt_wait *w)
+                              const char *content_type, const uint8_t *buf, size_t len,
+                              bool want_receipt, struct receipt_wait *w)
 {
     char err[AY_ERRLEN] = "";
     int64_t deadline = ay_time_now_us() + cfg->timeout_ms * 1000;
@@ -89,7 +97,8 @@ static int send_until_receipt(const struct ayctl_config *cfg, struct ay_mqtt *c,
                        w->message_id, cfg->timeout_ms, attempt);
             return AYCTL_EXIT_FAILURE;
         }
-        enum ay_err rc = ay_mqtt_publish_wait(c, topic, buf, len, 1, (int)left_ms, err);
+        enum ay_err rc =
+            ay_mqtt_publish_wait_typed(c, topic, content_type, buf, len, 1, (int)left_ms, err);
         attempt++;
         if (rc != AY_OK) {
             ayctl_fail("%s", err);
@@ -105,8 +114,9 @@ static int send_until_receipt(const struct ayctl_config *cfg, struct ay_mqtt *c,
     }
 }
 
-int ayctl_deliver(const struct ayctl_config *cfg, const char *topic, const uint8_t *buf, size_t len,
-                  const char *message_id, const char *receipt_topic, struct ayctl_receipt *out)
+int ayctl_deliver(const struct ayctl_config *cfg, const char *topic, const char *content_type,
+                  const uint8_t *buf, size_t len, const char *message_id, const char *receipt_topic,
+                  struct ayctl_receipt *out)
 {
     char err[AY_ERRLEN] = "";
     char idbuf[64];
@@ -125,7 +135,7 @@ int ayctl_deliver(const struct ayctl_config *cfg, const char *topic, const uint8
         ayctl_fail("%s", err[0] ? err : "cannot set up the MQTT client");
         goto cleanup;
     }
-    code = send_until_receipt(cfg, c, topic, buf, len, want_receipt, &w);
+    code = send_until_receipt(cfg, c, topic, content_type, buf, len, want_receipt, &w);
     if (code == AYCTL_EXIT_OK && want_receipt) {
         /* The listener may still run until the client is freed: take the
          * receipt under the lock. */

@@ -23,6 +23,33 @@ static const struct ay_config_def defs[] = {
     {"audience", "AY_AUDIENCE", AY_CFG_STRING, "bureau", 0, 0,
      offsetof(struct ayctl_config, audience),
      "watch, ack: the account's audience (police, bureau or government)"},
+    {"broker_admin_url", "AY_BROKER_ADMIN_URL", AY_CFG_STRING, NULL, 0, 0,
+     offsetof(struct ayctl_config, broker_admin_url),
+     "device, account: broker URL of the dynsec admin connection (default: mqtt_url)"},
+    {"broker_admin_username", "AY_BROKER_ADMIN_USERNAME", AY_CFG_STRING, "admin", 0, 0,
+     offsetof(struct ayctl_config, broker_admin_username),
+     "device, account: the broker's dynsec admin account"},
+    {"broker_admin_password_file", "AY_BROKER_ADMIN_PASSWORD_FILE", AY_CFG_STRING, NULL, 0, 0,
+     offsetof(struct ayctl_config, broker_admin_password_file),
+     "device, account: file whose first line is the admin password (var/broker/secrets/admin.pw)"},
+    {"broker_admin_batch_ms", "AY_BROKER_ADMIN_BATCH_MS", AY_CFG_INT, "250", 10, 60000,
+     offsetof(struct ayctl_config, broker_admin_batch_ms),
+     "device, account: size dynsec requests so the broker spends about this long on each"},
+    {"profile_host", "AY_PROFILE_HOST", AY_CFG_STRING, NULL, 0, 0,
+     offsetof(struct ayctl_config, profile_host),
+     "device, account: broker host name given to devices (default: host of the admin URL)"},
+    {"profile_mqtts_port", "AY_PROFILE_MQTTS_PORT", AY_CFG_INT, "8883", 0, 65535,
+     offsetof(struct ayctl_config, profile_mqtts_port),
+     "device, account: MQTT over TLS port given to devices (0: none)"},
+    {"profile_ws_port", "AY_PROFILE_WS_PORT", AY_CFG_INT, "0", 0, 65535,
+     offsetof(struct ayctl_config, profile_ws_port),
+     "device, account: MQTT over WebSocket port given to devices (0: none)"},
+    {"profile_mqtt_port", "AY_PROFILE_MQTT_PORT", AY_CFG_INT, "0", 0, 65535,
+     offsetof(struct ayctl_config, profile_mqtt_port),
+     "device, account: plain MQTT port given to devices (0: none; labs only)"},
+    {"profile_ca_file", "AY_PROFILE_CA_FILE", AY_CFG_STRING, NULL, 0, 0,
+     offsetof(struct ayctl_config, profile_ca_file),
+     "device, account: CA certificate devices verify the broker with (default: mqtt_ca_file)"},
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -33,13 +60,17 @@ static const char usage[] =
     "  pub TYPE --json FILE|-     publish a message given as JSON (header filled in;\n"
     "                             an alarm without triggeredAt is triggered now)\n"
     "      [--no-receipt]         do not wait for the backbone's receipt\n"
+    "      [--wire json]          send it as JSON (content type application/json);\n"
+    "                             its receipt comes back as JSON\n"
     "  sub FEED [--count N]       print arriving messages as JSON lines; FEED is\n"
     "                             alarm (police feed), raw-alarm, raw-alarm-cancel,\n"
     "                             escalation, receipt, ack, school or all,\n"
     "                             or --topic FILTER\n"
+    "      [--wire json]          alarm, escalation: read the feed's JSON twin\n"
     "  validate TYPE --json FILE|-  check a message offline, print it normalised\n"
     "  encode TYPE --json FILE|-  print the message as protobuf bytes (for other\n"
-    "                             MQTT clients, e.g. mosquitto_pub -f)\n"
+    "                             MQTT clients, e.g. mosquitto_pub -f); --wire json:\n"
+    "                             the one line of JSON that would be sent\n"
     "  migrate [--status]         apply database migrations\n"
     "  registry add-district D | add-school D S | add-device S DEVICE [KIND]\n"
     "      | set-school S [--address T] [--phone P] | set-device DEVICE [--location T]\n"
@@ -51,10 +82,26 @@ static const char usage[] =
     "                             VALUE is JSON if it parses as JSON, else a string\n"
     "  policy import FILE|- [--district D]  replace the policy document\n"
     "\n"
+    "Devices and accounts (registry and broker account together; README\n"
+    "\"Devices: onboarding\"):\n"
+    "  device add --school S --kind K --location TEXT [--geo LAT,LON] [--shop NAME]\n"
+    "      [--heartbeat 60s] [--id DEVICE] [--profile FILE]\n"
+    "                             register a device and make its account; prints its\n"
+    "                             secret (once) and connection profile\n"
+    "  device import FILE|- [--school S] (--secrets FILE | --profiles DIR)\n"
+    "                             add every device of a CSV file, all or nothing\n"
+    "  device list [--school S] [--district D] [--json] | device show DEVICE [--json]\n"
+    "  device disable|enable|remove DEVICE  cut off (at once), allow again, delete\n"
+    "  device rotate DEVICE [--profile FILE]  a new secret; the old one stops working\n"
+    "  account add --role police|bureau|government|service [--district D] NAME\n"
+    "      [--conf FILE]          a person's or service's account; prints its secret\n"
+    "  account list | account disable|enable|rotate|remove NAME\n"
+    "\n"
     "For police, bureau and government staff (text in Chinese; --lang en: English):\n"
     "  watch [--audience A] [--count N] [--lang en] [--json]\n"
     "                             print each escalation of your audience as a line\n"
     "  ack ESCALATION_ID STATE [--note TEXT] [--by NAME] [--audience A] [--no-receipt]\n"
+    "      [--wire json]\n"
     "                             acknowledge: STATE is received, dispatched,\n"
     "                             on-scene, resolved or false-alarm; prints the receipt\n"
     "  deadlines [--district D] [--school S] [--all] [--lang en]\n"
@@ -131,6 +178,10 @@ int main(int argc, char **argv)
         code = ayctl_heartbeat(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "compliance") == 0)
         code = ayctl_compliance(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "device") == 0)
+        code = ayctl_device(&cfg, sub_argc, sub_argv);
+    else if (strcmp(cmd, "account") == 0)
+        code = ayctl_account(&cfg, sub_argc, sub_argv);
     else if (strcmp(cmd, "config") == 0) {
         ay_config_log(defs, NDEFS, &cfg);
         code = AYCTL_EXIT_OK;

@@ -13,7 +13,6 @@
  * another's change.
  * Also owns reading a district's policy and zone for the other commands.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,22 +302,6 @@ cleanup:
     return rc;
 }
 
-/* Who changes the policy: the OS user, else the configured account. */
-static void who(const struct ayctl_config *cfg, char *buf, size_t cap)
-{
-    struct passwd pw;
-    struct passwd *found = NULL;
-    char tmp[1024];
-
-    if (getpwuid_r(geteuid(), &pw, tmp, sizeof(tmp), &found) == 0 && found != NULL &&
-        found->pw_name[0] != '\0')
-        snprintf(buf, cap, "%s", found->pw_name);
-    else if (cfg->common.mqtt_username && cfg->common.mqtt_username[0] != '\0')
-        snprintf(buf, cap, "%s", cfg->common.mqtt_username);
-    else
-        snprintf(buf, cap, "ayctl");
-}
-
 /* Prints what changed (stderr), line by line. */
 static void tell_changes(const struct change *c)
 {
@@ -346,7 +329,7 @@ static int run_change(const struct ayctl_config *cfg, struct change *c)
                               .deadline_us = ay_mono_deadline_us((int)cfg->timeout_ms),
                               .stop_grace_ms = 0};
 
-    who(cfg, by, sizeof(by));
+    ayctl_who(cfg, by, sizeof(by));
     c->by = by;
     enum ay_err rc = ayctl_db_connect(cfg, &db, err);
     if (rc == AY_OK)

@@ -1,9 +1,11 @@
 /*
- * ayctl pub / validate: JSON in, protobuf on the wire, receipt out.
+ * ayctl pub / validate / encode: JSON in; protobuf on the wire, or with
+ * --wire json the message's proto3 JSON with content type application/json
+ * (lib/ay_wire, docs/contract.md 4.1); receipt out.
  *
  * The message is kept until its Receipt arrives and re-sent with the same
  * message id (deliver.c); the recorder stores it once however often it
- * arrives.
+ * arrives, whichever form it came in.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "ay_time.h"
 #include "ay_topic.h"
 #include "ay_uuid.h"
+#include "ay_wire.h"
 #include "ayctl.h"
 
 struct pub_args {
@@ -27,6 +30,7 @@ struct pub_args {
     const char *topic;    /* --topic override */
     const char *audience; /* ack, escalation */
     bool no_receipt;
+    enum ay_wire wire; /* --wire: the form it goes on the wire in */
 };
 
 static int parse_args(int argc, char **argv, struct pub_args *a)
@@ -41,7 +45,12 @@ static int parse_args(int argc, char **argv, struct pub_args *a)
             a->audience = argv[++i];
         else if (strcmp(argv[i], "--no-receipt") == 0)
             a->no_receipt = true;
-        else if (argv[i][0] != '-' && a->type == NULL)
+        else if (strcmp(argv[i], "--wire") == 0 && i + 1 < argc) {
+            if (!ay_wire_parse(argv[++i], &a->wire)) {
+                ayctl_fail("%s: --wire takes protobuf or json, not \"%s\"", argv[0], argv[i]);
+                return AYCTL_EXIT_USAGE;
+            }
+        } else if (argv[i][0] != '-' && a->type == NULL)
             a->type = argv[i];
         else {
             ayctl_fail("%s: unexpected argument \"%s\"", argv[0], argv[i]);
@@ -49,7 +58,7 @@ static int parse_args(int argc, char **argv, struct pub_args *a)
         }
     }
     if (a->type == NULL || a->json_path == NULL) {
-        ayctl_fail("usage: ayctl %s TYPE --json FILE|-", argv[0]);
+        ayctl_fail("usage: ayctl %s TYPE --json FILE|- [--wire protobuf|json]", argv[0]);
         return AYCTL_EXIT_USAGE;
     }
     return AYCTL_EXIT_OK;
@@ -215,13 +224,13 @@ static int publish(const struct ayctl_config *cfg, const struct pub_args *a,
         goto cleanup;
     }
     code = AYCTL_EXIT_FAILURE;
-    size_t len = protobuf_c_message_get_packed_size(m);
-    buf = malloc(len ? len : 1);
-    if (buf == NULL)
+    size_t len = 0;
+    if (ay_wire_encode(m, a->wire, &buf, &len, err) != AY_OK) {
+        ayctl_fail("cannot encode the %s: %s", t->name, err[0] ? err : "out of memory");
         goto cleanup;
-    protobuf_c_message_pack(m, buf);
-    code =
-        ayctl_deliver(cfg, topic, buf, len, h->message_id, want_receipt ? receipt_topic : NULL, &r);
+    }
+    code = ayctl_deliver(cfg, topic, ay_wire_content_type(a->wire), buf, len, h->message_id,
+                         want_receipt ? receipt_topic : NULL, &r);
     if (code != AYCTL_EXIT_OK)
         goto cleanup;
     if (!want_receipt) {
@@ -294,16 +303,20 @@ int ayctl_encode(const struct ayctl_config *cfg, int argc, char **argv)
 {
     ProtobufCMessage *m = NULL;
     uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[AY_ERRLEN] = "";
+    struct pub_args a;
 
-    int code = load_offline(cfg, argc, argv, &m);
+    int code = parse_args(argc, argv, &a);
+    if (code == AYCTL_EXIT_OK)
+        code = load_offline(cfg, argc, argv, &m);
     if (code != AYCTL_EXIT_OK)
         return code;
-    size_t len = protobuf_c_message_get_packed_size(m);
-    buf = malloc(len ? len : 1);
-    if (buf == NULL) {
+    /* The bytes as they would go on the wire: protobuf, or one line of JSON. */
+    if (ay_wire_encode(m, a.wire, &buf, &len, err) != AY_OK) {
+        ayctl_fail("cannot encode: %s", err[0] ? err : "out of memory");
         code = AYCTL_EXIT_FAILURE;
     } else {
-        protobuf_c_message_pack(m, buf);
         if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0) {
             ayctl_fail("cannot write to standard output");
             code = AYCTL_EXIT_FAILURE;

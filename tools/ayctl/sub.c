@@ -1,9 +1,11 @@
 /*
  * ayctl sub: print what arrives on a feed as JSON lines on stdout:
- *   {"topic":"ay/v1/d01/police/alarm","type":"police-alarm","message":{...}}
+ *   {"topic":"ay/v1/d01/police/alarm","type":"police-alarm","wire":"protobuf","message":{...}}
  * Feed `alarm` is the district's police alarm feed (what police accounts
  * may read); `raw-alarm` and `raw-alarm-cancel` are the devices' own topics
- * (for service accounts).
+ * (for service accounts). Either wire form is read (lib/ay_wire: the
+ * content type, else the first byte; "wire" says which); `--wire json`
+ * subscribes to the JSON twin of the alarm and escalation feeds.
  * A message that cannot be decoded is printed with "error" instead of
  * "message" (and never stops the feed). "subscribed" is logged on stderr
  * once the broker granted the subscription, so scripts know when to start.
@@ -21,6 +23,7 @@
 #include "ay_mqtt.h"
 #include "ay_msgtype.h"
 #include "ay_topic.h"
+#include "ay_wire.h"
 #include "ayctl.h"
 
 struct sub_state {
@@ -41,7 +44,18 @@ static const struct ay_msgtype *type_of_topic(const char *topic)
 {
     struct ay_topic t;
     char err[AY_ERRLEN];
+    char base[AY_TOPIC_MAX];
+    size_t n = 0;
 
+    /* The JSON twin of a feed (docs/contract.md 4.5) carries the feed's type. */
+    if (ay_wire_topic_is_json(topic, &n) && n < sizeof(base)) {
+        memcpy(base, topic, n);
+        base[n] = '\0';
+        const struct ay_msgtype *mt = type_of_topic(base);
+        bool feed = is_police_feed(base) ||
+                    (ay_topic_parse(base, &t, err) == AY_OK && t.cls == AY_TOPIC_ESCALATION);
+        return feed ? mt : NULL;
+    }
     if (is_police_feed(topic))
         return ay_msgtype_by_name("police-alarm");
     if (ay_topic_parse(topic, &t, err) != AY_OK)
@@ -70,19 +84,22 @@ char *ayctl_sub_render(const struct ay_mqtt_msg *msg)
     cJSON *body = NULL;
     ProtobufCMessage *m = NULL;
     const struct ay_msgtype *t = type_of_topic(msg->topic);
+    enum ay_wire w = AY_WIRE_PROTOBUF;
     char *out = NULL;
 
     if (line == NULL)
         return NULL;
     bool ok =
         ay_json_str(line, "topic", msg->topic) && (t == NULL || ay_json_str(line, "type", t->name));
-    if (t == NULL)
+    if (t == NULL) {
         ay_errf(err, "topic is not in the contract");
-    else if ((m = protobuf_c_message_unpack(t->desc, NULL, msg->len, msg->payload)) == NULL)
-        ay_errf(err, "payload is not a valid %s protobuf message", t->name);
-    else if (ay_codec_to_cjson(m, &body, err) == AY_OK) {
-        ok = ok && ay_json_take(line, "message", body);
-        err[0] = '\0';
+    } else if (ay_wire_detect(msg->content_type, msg->payload, msg->len, &w, err) == AY_OK) {
+        ok = ok && ay_json_str(line, "wire", ay_wire_name(w));
+        if (ay_wire_decode(t->desc, w, msg->payload, msg->len, &m, err) == AY_OK &&
+            ay_codec_to_cjson(m, &body, err) == AY_OK) {
+            ok = ok && ay_json_take(line, "message", body);
+            err[0] = '\0';
+        }
     }
     if (err[0])
         ok = ok && ay_json_str(line, "error", err);
@@ -110,10 +127,23 @@ static void on_message(void *arg, const struct ay_mqtt_msg *msg)
     free(line);
 }
 
-/* The topic filter for a named feed; exit code. */
+/* The topic filter for a named feed, or its JSON twin; exit code. */
 static int feed_filter(const struct ayctl_config *cfg, const char *feed, const char *arg,
-                       char out[AY_TOPIC_MAX])
+                       enum ay_wire wire, char out[AY_TOPIC_MAX])
 {
+    char base[AY_TOPIC_MAX];
+
+    if (wire == AY_WIRE_JSON) {
+        if (strcmp(feed, "alarm") != 0 && strcmp(feed, "escalation") != 0) {
+            ayctl_fail("sub: --wire json is for the feeds alarm and escalation; receipts come in "
+                       "the form their message was sent in");
+            return AYCTL_EXIT_USAGE;
+        }
+        int code = feed_filter(cfg, feed, arg, AY_WIRE_PROTOBUF, base);
+        if (code != AYCTL_EXIT_OK)
+            return code;
+        return ay_wire_topic(base, AY_WIRE_JSON, out) == AY_OK ? AYCTL_EXIT_OK : AYCTL_EXIT_USAGE;
+    }
     const char *d = cfg->common.district;
     const char *u = cfg->common.mqtt_username ? cfg->common.mqtt_username : "";
     const char *school = arg ? arg : (cfg->school ? cfg->school : "");
@@ -153,6 +183,7 @@ int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
     const char *feed = NULL;
     const char *feed_arg = NULL;
     long long count = 0;
+    enum ay_wire wire = AY_WIRE_PROTOBUF;
     struct ay_mqtt *c = NULL;
     struct sub_state s = {.count = 0};
     int code = AYCTL_EXIT_USAGE;
@@ -161,6 +192,11 @@ int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
         if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
             if (!ayctl_parse_count(argv[++i], &count))
                 return AYCTL_EXIT_USAGE;
+        } else if (strcmp(argv[i], "--wire") == 0 && i + 1 < argc) {
+            if (!ay_wire_parse(argv[++i], &wire)) {
+                ayctl_fail("sub: --wire takes protobuf or json, not \"%s\"", argv[i]);
+                return AYCTL_EXIT_USAGE;
+            }
         } else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
             snprintf(filter, sizeof(filter), "%s", argv[++i]);
         } else if (argv[i][0] != '-' && feed == NULL) {
@@ -173,10 +209,10 @@ int ayctl_sub(const struct ayctl_config *cfg, int argc, char **argv)
         }
     }
     if (filter[0] == '\0' && feed == NULL) {
-        ayctl_fail("usage: ayctl sub FEED [--count N] | ayctl sub --topic FILTER");
+        ayctl_fail("usage: ayctl sub FEED [--wire json] [--count N] | ayctl sub --topic FILTER");
         return AYCTL_EXIT_USAGE;
     }
-    if (filter[0] == '\0' && feed_filter(cfg, feed, feed_arg, filter) != AYCTL_EXIT_OK)
+    if (filter[0] == '\0' && feed_filter(cfg, feed, feed_arg, wire, filter) != AYCTL_EXIT_OK)
         return AYCTL_EXIT_USAGE;
     pthread_mutex_init(&s.lock, NULL);
     struct ay_mqtt_opts o;

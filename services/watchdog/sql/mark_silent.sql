@@ -9,5 +9,8 @@ SET offline_since = CASE WHEN r.episode_id IS NULL THEN NULL ELSE ds.silent_afte
     episode_id = r.episode_id
 FROM jsonb_to_recordset($1::jsonb) AS r(device_id text, episode_id uuid)
 WHERE ds.device_id = r.device_id AND ds.offline_since IS NULL
+  -- by primary key: the planner guesses 100 rows for jsonb_to_recordset
+  -- and would rather scan every device (bench/supervision)
+  AND ds.device_id = ANY (ARRAY(SELECT jsonb_array_elements($1::jsonb) ->> 'device_id'))
 RETURNING ds.device_id,
           coalesce((extract(epoch FROM clock_timestamp() - ds.silent_after) * 1000000)::bigint, 0)
