@@ -20,15 +20,16 @@
  *   a refusal has a UTF-8 reason (kept as text in dead_letters, sent in the
  *   receipt); an accepted message has a type, an id and a JSON body (store.c
  *   keeps it); the re-send of an accepted message is a DUPLICATE of it and
- *   the re-send of a refused one is refused; every receipt unpacks and
- *   encodes to JSON (ayctl prints it), and that of a stored or duplicate
- *   message passes the schema.
+ *   the re-send of a refused one is refused; every receipt decodes in the
+ *   form its message came in and encodes to JSON (ayctl prints it), and
+ *   that of a stored or duplicate message passes the schema.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "anyuan/v1/hazard.pb-c.h"
 #include "ay_codec.h"
 #include "ay_policy.h"
 #include "ay_schema.h"
@@ -41,8 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* ---- what the database would know ---- */
 
+/* Sorted by id, as store.c leaves them. */
 static struct recorder_device devices[] = {
-    {"btn-0102-01", "sch-0102", "d01", true, false, 60, "东门门卫室"}};
+    {"app-0102-safety", "sch-0102", "d01", true, false, 0, "校安办"},
+    {"btn-0102-01", "sch-0102", "d01", true, false, 60, "东门门卫室"},
+};
 /* Flagged offline: a status message ends its absence (supervision's paths). */
 static struct recorder_dev_state dev_states[] = {
     {"btn-0102-01", true, "5b0e2c1d-7a3f-4e9b-8c6d-2f1a0b9e3d47", false, false, true}};
@@ -50,11 +54,18 @@ static struct recorder_district districts[1];
 static struct recorder_school schools[] = {{"sch-0102", "测试学校", "Test school"}};
 static struct recorder_subject incidents[] = {{"3c6f9a1e-2b4d-4f8a-9e7c-1a5b3d7f9c21", "sch-0102"}};
 static struct recorder_subject hazards[] = {{"9d4c1b7e-5f2a-4c8d-b6e3-7a0f4d1c8e52", "sch-0102"}};
+/* The hazard registered, its rectification due: updates walk the loop from there. */
+static struct recorder_hazard_fact hazard_states[] = {
+    {"9d4c1b7e-5f2a-4c8d-b6e3-7a0f4d1c8e52",
+     {ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_REGISTERED,
+      ANYUAN__V1__HAZARD_GRADE__HAZARD_GRADE_GENERAL,
+      ANYUAN__V1__HAZARD_CATEGORY__HAZARD_CATEGORY_BUILDING, false, "李明", "孙海涛", "北教学楼", 1,
+      RECORDER_HAZARD_DL_PENDING, FUZZ_NOW_US + 86400000000LL}}};
 static struct ay_tzcache *zones; /* lives as long as the process */
 
 static const struct recorder_facts facts = {
     .devices = devices,
-    .ndevices = 1,
+    .ndevices = 2,
     .districts = districts,
     .ndistricts = 1,
     .incidents = incidents,
@@ -65,6 +76,8 @@ static const struct recorder_facts facts = {
     .dev_states = dev_states,
     .ndev_states = 1,
     .nschools = 1,
+    .hazard_states = hazard_states,
+    .nhazard_states = 1,
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -132,9 +145,10 @@ static void check_receipt(const struct recorder_item *it)
         return; /* no device to answer: the dead letter is the only trace */
     if (rc != AY_OK)
         fuzz_fail("recorder_receipt_pack: %s for a message on a device's topic", ay_strerror(rc));
-    ProtobufCMessage *r = protobuf_c_message_unpack(rt->desc, NULL, len, buf);
-    if (r == NULL)
-        fuzz_fail("the receipt does not unpack");
+    ProtobufCMessage *r = NULL;
+    if (ay_wire_decode(rt->desc, it->wire, buf, len, &r, err) != AY_OK)
+        fuzz_fail("the receipt does not decode in the sender's form (%s): %s",
+                  ay_wire_name(it->wire), err);
     if (ay_codec_to_json(r, false, &json, err) != AY_OK)
         fuzz_fail("the receipt does not encode to JSON: %s", err);
     if (it->outcome != RECORDER_REJECTED && ay_schema_validate(r, FUZZ_NOW_US, err) != AY_OK)
