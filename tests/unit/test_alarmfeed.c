@@ -22,6 +22,7 @@
 #include "ay_time.h"
 #include "feedid.h"
 #include "registry.h"
+#include "unit.h"
 
 #define ALARM_TOPIC  "ay/v1/d01/school/sch-0102/btn-0102-01/alarm"
 #define CANCEL_TOPIC "ay/v1/d01/school/sch-0102/btn-0102-01/alarm-cancel"
@@ -45,15 +46,7 @@ static const char cancel_json[] =
                               "\",\"reason\":\"ALARM_CANCEL_REASON_FALSE_ALARM\","
                               "\"cancelledAt\":\"2026-11-24T08:31:37Z\"}";
 
-static int64_t us(const char *rfc3339)
-{
-    int64_t secs = 0;
-    int32_t nanos = 0;
-    assert_int_equal(ay_time_parse_rfc3339(rfc3339, &secs, &nanos), AY_OK);
-    return ay_time_to_us(secs, nanos);
-}
-
-#define NOW() us("2026-11-24T08:15:03.431Z")
+#define NOW() ayt_at("2026-11-24T08:15:03.431Z")
 
 /* The protobuf bytes of a message of type given as JSON (*len bytes, freed by the caller). */
 static uint8_t *encode(const char *type, const char *json, size_t *len)
@@ -125,8 +118,8 @@ static struct alarmfeed_registry *registry(void)
     assert_int_equal(alarmfeed_registry_add_device(r, &d2), AY_OK);
     assert_int_equal(alarmfeed_registry_add_device(r, &d1), AY_OK);
     assert_int_equal(alarmfeed_registry_add_device(r, &d3), AY_OK);
-    assert_int_equal(alarmfeed_registry_add_window(r, "btn-0102-01", us("2026-11-24T09:00:00Z"),
-                                                   us("2026-11-24T10:00:00Z")),
+    assert_int_equal(alarmfeed_registry_add_window(r, "btn-0102-01", ayt_at("2026-11-24T09:00:00Z"),
+                                                   ayt_at("2026-11-24T10:00:00Z")),
                      AY_OK);
     alarmfeed_registry_seal(r);
     return r;
@@ -365,7 +358,7 @@ static void test_enrich_names_the_school_and_the_registered_place(void **state)
     assert_string_equal(pa->kind_label, "非法闯入");
     assert_string_equal(pa->kind_label_en, "Intrusion");
     assert_int_equal(ay_time_to_us(pa->triggered_at->seconds, pa->triggered_at->nanos),
-                     us("2026-11-24T08:15:02.950Z"));
+                     ayt_at("2026-11-24T08:15:02.950Z"));
     assert_int_equal(ay_time_to_us(pa->received_at->seconds, pa->received_at->nanos), NOW());
     assert_int_equal(ay_time_to_us(pa->header->sent_at->seconds, pa->header->sent_at->nanos),
                      NOW() + 2000);
@@ -501,7 +494,7 @@ static void test_enrich_a_cancel_quotes_the_alarm_and_says_why(void **state)
     assert_string_equal(pa->cancel_reason_label, "误报");
     assert_string_equal(pa->cancel_reason_label_en, "False alarm");
     assert_int_equal(ay_time_to_us(pa->cancelled_at->seconds, pa->cancelled_at->nanos),
-                     us("2026-11-24T08:31:37Z"));
+                     ayt_at("2026-11-24T08:31:37Z"));
     assert_null(pa->triggered_at);
     assert_int_equal(pa->kind, 0);
     assert_string_equal(pa->school_phone, "0551-62345678");
@@ -532,23 +525,24 @@ static void test_a_drill_is_is_test_or_inside_a_test_window_by_reception_time(vo
     alarmfeed_msg_cleanup(&m);
 
     assert_int_equal(decode_as(ALARM_TOPIC, "alarm", alarm_json, false, &m, err), AY_OK);
-    m.received_us = us("2026-11-24T08:59:59.999999Z");
+    m.received_us = ayt_at("2026-11-24T08:59:59.999999Z");
     assert_false(alarmfeed_is_test(&m, r));
-    m.received_us = us("2026-11-24T09:00:00Z"); /* the window's start is in it */
+    m.received_us = ayt_at("2026-11-24T09:00:00Z"); /* the window's start is in it */
     assert_true(alarmfeed_is_test(&m, r));
-    m.received_us = us("2026-11-24T09:59:59Z");
+    m.received_us = ayt_at("2026-11-24T09:59:59Z");
     assert_true(alarmfeed_is_test(&m, r));
-    m.received_us = us("2026-11-24T10:00:00Z"); /* its end is not */
+    m.received_us = ayt_at("2026-11-24T10:00:00Z"); /* its end is not */
     assert_false(alarmfeed_is_test(&m, r));
     /* The device's own clock does not matter, only when the backbone got it. */
-    m.received_us = us("2026-11-24T09:30:00Z");
+    m.received_us = ayt_at("2026-11-24T09:30:00Z");
     struct alarmfeed_out o;
     assert_int_equal(alarmfeed_enrich(&m, r, "svc-1", NOW(), &o), AY_OK);
     assert_true(o.pa.test);
     alarmfeed_msg_cleanup(&m);
 
     /* Another button in the same minute is not in that window. */
-    assert_false(alarmfeed_registry_in_test_window(r, "btn-0102-02", us("2026-11-24T09:30:00Z")));
+    assert_false(
+        alarmfeed_registry_in_test_window(r, "btn-0102-02", ayt_at("2026-11-24T09:30:00Z")));
     /* A cancel whose reason is the end of a test is a test. */
     static const char over[] =
         "{" HEADER("0b8e2f4a-6c1d-4e7b-8a3f-5d9c2e1b7a60",

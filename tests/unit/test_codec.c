@@ -25,33 +25,9 @@
 #include "anyuan/v1/device.pb-c.h"
 #include "ay_codec.h"
 #include "ay_msgtype.h"
+#include "unit.h"
 
 /* ---- helpers ---- */
-
-/* Reads tests/data/<rel> into a new NUL-terminated buffer. */
-static char *read_data(const char *rel, size_t *len)
-{
-    char path[512];
-    FILE *f;
-    long size;
-    char *buf;
-
-    snprintf(path, sizeof(path), "%s/%s", AY_TEST_DATA_DIR, rel);
-    f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    size = ftell(f);
-    assert_true(size >= 0);
-    rewind(f);
-    buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-    buf[size] = '\0';
-    fclose(f);
-    *len = (size_t)size;
-    return buf;
-}
 
 static ProtobufCMessage *decode_ok(const ProtobufCMessageDescriptor *desc, const char *json)
 {
@@ -197,7 +173,7 @@ static void test_codec_every_example_survives_json_binary_json(void **state)
 
         snprintf(rel, sizeof(rel), "valid/%s.json", all[i].name);
         print_message("%s\n", rel);
-        char *json = read_data(rel, &len);
+        char *json = ayt_read_data(rel, &len);
         cJSON *want = cJSON_Parse(json);
         assert_non_null(want);
         ProtobufCMessage *m = decode_ok(all[i].desc, json);
@@ -234,7 +210,7 @@ static void test_codec_every_example_survives_protobuf_json_protobuf_bytewise(vo
         char err[AY_ERRLEN] = "";
 
         snprintf(rel, sizeof(rel), "valid/%s.json", all[i].name);
-        char *json = read_data(rel, &len);
+        char *json = ayt_read_data(rel, &len);
         ProtobufCMessage *m = decode_ok(all[i].desc, json);
         uint8_t *a = pack(m, &a_len);
         for (int pretty = 0; pretty <= 1; pretty++) {
@@ -416,7 +392,7 @@ static void test_codec_rejects_bad_files_naming_the_field(void **state)
         size_t len;
         snprintf(rel, sizeof(rel), "invalid/%s", bad_files[i].file);
         print_message("%s\n", rel);
-        char *json = read_data(rel, &len);
+        char *json = ayt_read_data(rel, &len);
         assert_decode_fails(ay_msgtype_by_name(bad_files[i].type)->desc, json, len,
                             bad_files[i].want);
         free(json);

@@ -13,46 +13,39 @@
 #include "ay_deadline.h"
 #include "ay_time.h"
 #include "ay_tz.h"
-
-static int64_t at(const char *rfc3339)
-{
-    int64_t s = 0;
-    int32_t n = 0;
-    assert_int_equal(ay_time_parse_rfc3339(rfc3339, &s, &n), AY_OK);
-    return ay_time_to_us(s, n);
-}
+#include "unit.h"
 
 static void test_deadline_verbal_notice_due_30_minutes_after_discovery(void **state)
 {
     (void)state;
     struct ay_policy p = AY_POLICY_DEFAULT;
-    int64_t start =
-        ay_deadline_incident_start_us(at("2026-11-24T08:00:00Z"), at("2026-11-24T08:10:00Z"));
-    assert_true(ay_deadline_verbal_notice_us(&p, start) == at("2026-11-24T08:40:00Z"));
+    int64_t start = ay_deadline_incident_start_us(ayt_at("2026-11-24T08:00:00Z"),
+                                                  ayt_at("2026-11-24T08:10:00Z"));
+    assert_true(ay_deadline_verbal_notice_us(&p, start) == ayt_at("2026-11-24T08:40:00Z"));
 }
 
 static void test_deadline_written_report_due_one_hour_after_discovery(void **state)
 {
     (void)state;
     struct ay_policy p = AY_POLICY_DEFAULT;
-    int64_t start =
-        ay_deadline_incident_start_us(at("2026-11-24T08:00:00Z"), at("2026-11-24T08:10:00Z"));
-    assert_true(ay_deadline_written_report_us(&p, start) == at("2026-11-24T09:10:00Z"));
+    int64_t start = ay_deadline_incident_start_us(ayt_at("2026-11-24T08:00:00Z"),
+                                                  ayt_at("2026-11-24T08:10:00Z"));
+    assert_true(ay_deadline_written_report_us(&p, start) == ayt_at("2026-11-24T09:10:00Z"));
 }
 
 static void test_deadline_district_plan_two_hours_for_written_material(void **state)
 {
     (void)state;
     struct ay_policy p = {60, 120, 5};
-    int64_t start = at("2026-11-24T23:30:00Z");
-    assert_true(ay_deadline_written_report_us(&p, start) == at("2026-11-25T01:30:00Z"));
+    int64_t start = ayt_at("2026-11-24T23:30:00Z");
+    assert_true(ay_deadline_written_report_us(&p, start) == ayt_at("2026-11-25T01:30:00Z"));
 }
 
 static void test_deadline_clock_starts_at_occurrence_when_discovery_unknown(void **state)
 {
     (void)state;
-    assert_true(ay_deadline_incident_start_us(at("2026-11-24T08:00:00Z"), 0) ==
-                at("2026-11-24T08:00:00Z"));
+    assert_true(ay_deadline_incident_start_us(ayt_at("2026-11-24T08:00:00Z"), 0) ==
+                ayt_at("2026-11-24T08:00:00Z"));
 }
 
 static void test_deadline_monthly_report_due_before_the_5th_local_time(void **state)
@@ -61,7 +54,7 @@ static void test_deadline_monthly_report_due_before_the_5th_local_time(void **st
     struct ay_policy p = AY_POLICY_DEFAULT;
     int64_t due = 0;
     assert_int_equal(ay_deadline_monthly_report_us(&p, 2026, 10, &due), AY_OK);
-    assert_true(due == at("2026-11-05T00:00:00+08:00"));
+    assert_true(due == ayt_at("2026-11-05T00:00:00+08:00"));
 }
 
 static void test_deadline_monthly_report_for_december_is_due_in_january(void **state)
@@ -70,7 +63,7 @@ static void test_deadline_monthly_report_for_december_is_due_in_january(void **s
     struct ay_policy p = AY_POLICY_DEFAULT;
     int64_t due = 0;
     assert_int_equal(ay_deadline_monthly_report_us(&p, 2026, 12, &due), AY_OK);
-    assert_true(due == at("2027-01-04T16:00:00Z"));
+    assert_true(due == ayt_at("2027-01-04T16:00:00Z"));
 }
 
 static void test_deadline_monthly_report_rejects_bad_month(void **state)
@@ -83,17 +76,6 @@ static void test_deadline_monthly_report_rejects_bad_month(void **state)
 }
 
 /* ---- in a district's time zone ---- */
-
-static struct ay_tz *zone(const char *name)
-{
-    struct ay_tz *z = NULL;
-    char err[AY_ERRLEN] = "";
-    enum ay_err rc = ay_tz_load(name, &z, err);
-    if (rc != AY_OK)
-        print_error("%s: %s\n", name, err);
-    assert_int_equal(rc, AY_OK);
-    return z;
-}
 
 struct due_case {
     const char *zone;
@@ -119,12 +101,12 @@ static void test_deadline_monthly_report_due_at_start_of_the_5th_in_each_zone(vo
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct ay_tz *z = zone(cases[i].zone);
+        struct ay_tz *z = ayt_zone(cases[i].zone);
         int64_t due = 0;
         print_message("%s %d-%02d\n", cases[i].zone, cases[i].year, cases[i].month);
         assert_int_equal(ay_deadline_monthly_due_us(z, 5, cases[i].year, cases[i].month, &due),
                          AY_OK);
-        assert_true(due == at(cases[i].due));
+        assert_true(due == ayt_at(cases[i].due));
         ay_tz_free(z);
     }
 }
@@ -132,7 +114,7 @@ static void test_deadline_monthly_report_due_at_start_of_the_5th_in_each_zone(vo
 /* The fixed-UTC+8 function and Asia/Shanghai agree for every month it takes. */
 static void test_deadline_monthly_due_in_shanghai_matches_fixed_utc8(void **state)
 {
-    struct ay_tz *z = zone(AY_TZ_DEFAULT);
+    struct ay_tz *z = ayt_zone(AY_TZ_DEFAULT);
     (void)state;
     for (int day = 1; day <= 28; day += 27) {
         struct ay_policy p = {30, 60, day};
@@ -151,20 +133,20 @@ static void test_deadline_monthly_due_in_shanghai_matches_fixed_utc8(void **stat
 
 static void test_deadline_monthly_due_on_the_28th_in_february(void **state)
 {
-    struct ay_tz *z = zone("Asia/Shanghai");
+    struct ay_tz *z = ayt_zone("Asia/Shanghai");
     int64_t due = 0;
     (void)state;
 
     assert_int_equal(ay_deadline_monthly_due_us(z, 28, 2024, 1, &due), AY_OK);
-    assert_true(due == at("2024-02-28T00:00:00+08:00"));
+    assert_true(due == ayt_at("2024-02-28T00:00:00+08:00"));
     assert_int_equal(ay_deadline_monthly_due_us(z, 28, 2100, 1, &due), AY_OK);
-    assert_true(due == at("2100-02-28T00:00:00+08:00"));
+    assert_true(due == ayt_at("2100-02-28T00:00:00+08:00"));
     ay_tz_free(z);
 }
 
 static void test_deadline_monthly_due_rejects_bad_day_month_and_zone(void **state)
 {
-    struct ay_tz *z = zone("Asia/Shanghai");
+    struct ay_tz *z = ayt_zone("Asia/Shanghai");
     int64_t due = 42;
     (void)state;
 
@@ -214,22 +196,23 @@ static void test_deadline_add_days_keeps_local_time_across_dst(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct ay_tz *z = zone(cases[i].zone);
+        struct ay_tz *z = ayt_zone(cases[i].zone);
         int64_t due = 0;
         print_message("%s %s %+d days\n", cases[i].zone, cases[i].from, cases[i].days);
-        assert_int_equal(ay_deadline_add_days_us(z, at(cases[i].from), cases[i].days, &due), AY_OK);
-        assert_true(due == at(cases[i].want));
+        assert_int_equal(ay_deadline_add_days_us(z, ayt_at(cases[i].from), cases[i].days, &due),
+                         AY_OK);
+        assert_true(due == ayt_at(cases[i].want));
         ay_tz_free(z);
     }
 }
 
 static void test_deadline_add_days_refuses_results_outside_years_1_to_9999(void **state)
 {
-    struct ay_tz *z = zone("Asia/Shanghai");
+    struct ay_tz *z = ayt_zone("Asia/Shanghai");
     int64_t due = 42;
     (void)state;
 
-    assert_int_equal(ay_deadline_add_days_us(z, at("9999-12-30T00:00:00Z"), 2, &due),
+    assert_int_equal(ay_deadline_add_days_us(z, ayt_at("9999-12-30T00:00:00Z"), 2, &due),
                      AY_ERR_INVALID);
     assert_int_equal(ay_deadline_add_days_us(z, INT64_MAX, 0, &due), AY_ERR_INVALID);
     assert_int_equal(ay_deadline_add_days_us(z, 0, INT32_MIN, &due), AY_ERR_INVALID);
@@ -261,11 +244,11 @@ static void test_deadline_month_of_is_the_local_calendar_month(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct ay_tz *z = zone(cases[i].zone);
+        struct ay_tz *z = ayt_zone(cases[i].zone);
         int year = 0;
         int month = 0;
         print_message("%s %s\n", cases[i].zone, cases[i].utc);
-        assert_int_equal(ay_deadline_month_of(z, at(cases[i].utc), &year, &month), AY_OK);
+        assert_int_equal(ay_deadline_month_of(z, ayt_at(cases[i].utc), &year, &month), AY_OK);
         assert_int_equal(year, cases[i].year);
         assert_int_equal(month, cases[i].month);
         ay_tz_free(z);

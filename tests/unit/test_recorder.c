@@ -18,6 +18,7 @@
 #include "ay_codec.h"
 #include "ay_time.h"
 #include "recorder.h"
+#include "unit.h"
 
 #define TOPIC "ay/v1/d01/school/sch-0102/btn-1/"
 #define HEADER                                                                                     \
@@ -34,14 +35,6 @@ static struct recorder_district default_district(void)
     return d;
 }
 
-static int64_t at(const char *s)
-{
-    int64_t secs = 0;
-    int32_t ns = 0;
-    assert_int_equal(ay_time_parse_rfc3339(s, &secs, &ns), AY_OK);
-    return ay_time_to_us(secs, ns);
-}
-
 /* An item as the broker would deliver JSON `json` of type `type` on `topic`. */
 static struct recorder_item *item_of(const char *type, const char *topic, const char *json)
 {
@@ -53,7 +46,7 @@ static struct recorder_item *item_of(const char *type, const char *topic, const 
     uint8_t *buf = malloc(len);
     protobuf_c_message_pack(m, buf);
     struct recorder_item *it =
-        recorder_item_new(topic, buf, len, at("2026-11-01T02:00:01Z"), false);
+        recorder_item_new(topic, buf, len, ayt_at("2026-11-01T02:00:01Z"), false);
     free(buf);
     protobuf_c_message_free_unpacked(m, NULL);
     return it;
@@ -67,7 +60,7 @@ static void test_recorder_accepts_a_valid_alarm_on_its_own_topic(void **state)
 {
     (void)state;
     struct recorder_item *it = item_of("alarm", TOPIC "alarm", ALARM);
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_PENDING);
     assert_string_equal(it->msg_id, "7d9e2f1a-3b4c-4d5e-8f60-718293a4b5c6");
     assert_string_equal(it->type->name, "alarm");
@@ -78,7 +71,7 @@ static void test_recorder_rejects_garbage_naming_the_type(void **state)
 {
     (void)state;
     struct recorder_item *it = recorder_item_new(TOPIC "alarm", "\xff\xff\xff", 3, 0, false);
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_REJECTED);
     assert_non_null(strstr(it->reason, "not a valid anyuan.v1.Alarm protobuf message"));
     assert_null(it->msg_id);
@@ -89,7 +82,7 @@ static void test_recorder_rejects_header_for_another_device(void **state)
 {
     (void)state;
     struct recorder_item *it = item_of("alarm", "ay/v1/d01/school/sch-0102/btn-2/alarm", ALARM);
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_REJECTED);
     assert_non_null(strstr(it->reason, "alarm.header.deviceId: \"btn-1\" does not match"));
     recorder_item_free(it);
@@ -99,7 +92,7 @@ static void test_recorder_rejects_payload_of_another_type_than_the_topic(void **
 {
     (void)state;
     struct recorder_item *it = item_of("alarm", TOPIC "monthly", ALARM);
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_REJECTED);
     recorder_item_free(it);
 }
@@ -124,27 +117,27 @@ static void test_recorder_notice_starts_written_report_deadline(void **state)
                 "\"SEVERITY_II\",\"occurredAt\":\"2026-11-01T01:00:00Z\",\"discoveredAt\":"
                 "\"2026-11-01T01:10:00Z\",\"place\":\"river\",\"summary\":\"s\",\"reporter\":"
                 "{\"name\":\"n\",\"phone\":\"110\"}}");
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_PENDING);
     recorder_plan_deadlines(it, &p, NULL);
     assert_int_equal(it->ndeadlines, 3);
     assert_int_equal(it->deadlines[0].action, RECORDER_DL_MET);
     assert_int_equal(it->deadlines[0].kind, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_VERBAL_NOTICE);
-    assert_true(it->deadlines[0].due_us == at("2026-11-01T01:40:00Z"));
+    assert_true(it->deadlines[0].due_us == ayt_at("2026-11-01T01:40:00Z"));
     assert_int_equal(it->deadlines[1].action, RECORDER_DL_START);
-    assert_true(it->deadlines[1].due_us == at("2026-11-01T02:10:00Z"));
+    assert_true(it->deadlines[1].due_us == ayt_at("2026-11-01T02:10:00Z"));
     assert_string_equal(it->deadlines[1].subject_id, it->msg_id);
     /* Severity II: follow-up reports while open, the first a day after. */
     assert_int_equal(it->deadlines[2].kind,
                      ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_FOLLOW_UP_REPORT);
-    assert_true(it->deadlines[2].due_us == at("2026-11-02T02:00:01Z"));
+    assert_true(it->deadlines[2].due_us == ayt_at("2026-11-02T02:00:01Z"));
     /* Routed at once to the bureau (its chain up to the city bureau) and
      * the local government; and the verbal notice (due 01:40) came late:
      * one escalation for that too. */
     assert_int_equal(it->nplans, 3);
     assert_int_equal(it->plans[2].reason,
                      ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEADLINE_MISSED);
-    assert_true(it->plans[2].missed.due_us == at("2026-11-01T01:40:00Z"));
+    assert_true(it->plans[2].missed.due_us == ayt_at("2026-11-01T01:40:00Z"));
     assert_int_equal(it->plans[0].audience, AY_AUDIENCE_BUREAU);
     assert_int_equal(it->plans[0].nnotices, 3);
     assert_int_equal(it->plans[1].audience, AY_AUDIENCE_GOVERNMENT);
@@ -166,11 +159,11 @@ static void test_recorder_receipt_lists_running_deadlines(void **state)
     uint8_t *buf = NULL;
     size_t len = 0;
 
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     recorder_plan_deadlines(it, &p, NULL);
     it->outcome = RECORDER_STORED;
     it->record_id = 42;
-    it->stored_us = at("2026-11-01T02:00:03Z");
+    it->stored_us = ayt_at("2026-11-01T02:00:03Z");
     assert_int_equal(recorder_receipt_pack(it, "svc-1", 0, &buf, &len, topic), AY_OK);
     assert_string_equal(topic, "ay/v1/d01/receipt/sch-0102/btn-1");
     Anyuan__V1__Receipt *r = anyuan__v1__receipt__unpack(NULL, len, buf);
@@ -182,7 +175,7 @@ static void test_recorder_receipt_lists_running_deadlines(void **state)
     assert_int_equal(r->deadlines[0]->kind,
                      ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT);
     assert_true(ay_time_to_us(r->deadlines[0]->due_at->seconds, r->deadlines[0]->due_at->nanos) ==
-                at("2026-11-01T02:00:00Z"));
+                ayt_at("2026-11-01T02:00:00Z"));
     anyuan__v1__receipt__free_unpacked(r, NULL);
     free(buf);
     recorder_item_free(it);
@@ -243,9 +236,9 @@ static void test_recorder_a_json_alarm_is_accepted_and_answered_in_json(void **s
 {
     (void)state;
     /* Without a content type (MQTT 3.1.1): the first byte '{'. */
-    struct recorder_item *it =
-        recorder_item_new(TOPIC "alarm", ALARM, strlen(ALARM), at("2026-11-01T02:00:01Z"), false);
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    struct recorder_item *it = recorder_item_new(TOPIC "alarm", ALARM, strlen(ALARM),
+                                                 ayt_at("2026-11-01T02:00:01Z"), false);
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_PENDING);
     assert_int_equal(it->wire, AY_WIRE_JSON);
     assert_string_equal(it->msg_id, "7d9e2f1a-3b4c-4d5e-8f60-718293a4b5c6");
@@ -262,7 +255,7 @@ static void test_recorder_a_json_alarm_is_accepted_and_answered_in_json(void **s
     snprintf(spaced, sizeof(spaced), "\n %s", ALARM);
     it = recorder_item_new(TOPIC "alarm", spaced, strlen(spaced), 0, false);
     assert_int_equal(recorder_item_set_content_type(it, "application/json; charset=utf-8"), AY_OK);
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_PENDING);
     assert_int_equal(it->wire, AY_WIRE_JSON);
     recorder_item_free(it);
@@ -288,7 +281,7 @@ static void test_recorder_an_unknown_content_type_is_rejected(void **state)
     (void)state;
     struct recorder_item *it = item_of("alarm", TOPIC "alarm", ALARM);
     assert_int_equal(recorder_item_set_content_type(it, "text/plain"), AY_OK);
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_REJECTED);
     assert_non_null(strstr(it->reason, "alarm: content type \"text/plain\" is not supported"));
     Anyuan__V1__Receipt *r = receipt_of(it, AY_WIRE_PROTOBUF);
@@ -307,7 +300,7 @@ static void test_recorder_alarm_with_a_wrong_clock_is_accepted_with_a_warning(vo
                 "\"1999-12-31T00:00:00Z\",\"schemaVersion\":1},\"kind\":\"ALARM_KIND_PANIC\","
                 "\"source\":\"ALARM_SOURCE_SCHOOL\",\"triggeredAt\":\"1999-12-31T00:00:00Z\","
                 "\"location\":\"gate\"}");
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_PENDING);
     assert_non_null(
         strstr(it->warning, "alarm.header.sentAt: 1999-12-31T00:00:00Z is before 2000"));
@@ -325,7 +318,7 @@ static void test_recorder_report_with_a_wrong_clock_is_rejected(void **state)
                 "\"INCIDENT_CATEGORY_DROWNING\",\"severity\":\"SEVERITY_II\",\"occurredAt\":"
                 "\"2026-11-01T01:00:00Z\",\"place\":\"river\",\"summary\":\"s\",\"reporter\":"
                 "{\"name\":\"n\",\"phone\":\"110\"}}");
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_REJECTED);
     assert_non_null(strstr(it->reason, "more than 24 h in the future"));
     recorder_item_free(it);
@@ -365,7 +358,7 @@ static struct recorder_facts facts_with(struct recorder_known_msg *known, size_t
 static struct recorder_item *decoded(const char *type, const char *topic, const char *json)
 {
     struct recorder_item *it = item_of(type, topic, json);
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_PENDING);
     return it;
 }
@@ -478,7 +471,7 @@ static void test_recorder_decide_uses_the_district_policy(void **state)
     recorder_decide(&it, 1, &f);
     assert_int_equal(it->deadlines[1].kind,
                      ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_WRITTEN_REPORT);
-    assert_true(it->deadlines[1].due_us == at("2026-11-01T03:00:00Z")); /* 2 h variant */
+    assert_true(it->deadlines[1].due_us == ayt_at("2026-11-01T03:00:00Z")); /* 2 h variant */
     recorder_item_free(it);
 }
 
@@ -498,7 +491,7 @@ static void test_recorder_a_late_notice_is_met_late_and_says_so(void **state)
     assert_int_equal(it->deadlines[0].action, RECORDER_DL_MET);
     /* Late against when the backbone received it (02:00:01), not sentAt. */
     assert_true(it->deadlines[0].late_us ==
-                at("2026-11-01T02:00:01Z") - at("2025-11-01T01:30:00Z"));
+                ayt_at("2026-11-01T02:00:01Z") - ayt_at("2025-11-01T01:30:00Z"));
     it->outcome = RECORDER_STORED;
     recorder_receipt_note(it, note, sizeof(note));
     assert_non_null(strstr(note, "late: Verbal notice was due 2025-11-01T01:30:00Z, received "
@@ -521,7 +514,7 @@ static void test_recorder_a_report_after_its_due_time_is_met_late(void **state)
     struct recorder_facts f = facts_with(NULL, 0, &inc, 1);
     f.deadlines = &dl;
     f.ndeadlines = 1;
-    dl.due_us = at("2026-11-01T01:00:01Z");
+    dl.due_us = ayt_at("2026-11-01T01:00:01Z");
     const char *report =
         "{" HEADER ",\"incidentId\":\"" ID2 "\",\"kind\":\"REPORT_KIND_INITIAL_WRITTEN\","
         "\"body\":\"b\",\"reporter\":{\"name\":\"n\"},\"signedBy\":{\"name\":\"m\"}}";
@@ -537,7 +530,7 @@ static void test_recorder_rejects_a_retained_message(void **state)
     (void)state;
     struct recorder_item *it = item_of("alarm", TOPIC "alarm", ALARM);
     it->retained = true;
-    recorder_decode(it, at("2026-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2026-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_REJECTED);
     assert_non_null(strstr(it->reason, "alarm: published with the retain flag"));
     recorder_item_free(it);
@@ -547,7 +540,7 @@ static void test_recorder_a_year_old_alarm_is_stored_with_a_warning(void **state
 {
     (void)state;
     struct recorder_item *it = item_of("alarm", TOPIC "alarm", ALARM);
-    recorder_decode(it, at("2027-11-01T02:00:02Z"));
+    recorder_decode(it, ayt_at("2027-11-01T02:00:02Z"));
     assert_int_equal(it->outcome, RECORDER_PENDING);
     assert_non_null(strstr(it->warning, "is more than 24 h in the past"));
     recorder_item_free(it);
@@ -681,7 +674,7 @@ static void test_recorder_hazard_steps_of_a_batch_apply_in_order(void **state)
      * and the bureau's tracked supervision at once. */
     assert_int_equal(items[0]->outcome, RECORDER_PENDING);
     assert_int_equal(items[0]->deadlines[0].action, RECORDER_DL_START);
-    assert_true(items[0]->deadlines[0].due_us == at("2026-11-08T02:00:01Z"));
+    assert_true(items[0]->deadlines[0].due_us == ayt_at("2026-11-08T02:00:01Z"));
     assert_int_equal(items[0]->nplans, 1);
     assert_int_equal(items[0]->plans[0].reason,
                      ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_MAJOR_HAZARD);

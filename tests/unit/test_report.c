@@ -16,25 +16,7 @@
 #include "ay_schema.h"
 #include "ay_time.h"
 #include "ay_tz.h"
-
-static int64_t at(const char *rfc3339)
-{
-    int64_t s = 0;
-    int32_t n = 0;
-    assert_int_equal(ay_time_parse_rfc3339(rfc3339, &s, &n), AY_OK);
-    return ay_time_to_us(s, n);
-}
-
-static struct ay_tz *zone(const char *name)
-{
-    struct ay_tz *z = NULL;
-    char err[AY_ERRLEN] = "";
-    enum ay_err rc = ay_tz_load(name, &z, err);
-    if (rc != AY_OK)
-        print_error("%s: %s\n", name, err);
-    assert_int_equal(rc, AY_OK);
-    return z;
-}
+#include "unit.h"
 
 static int64_t due(const struct ay_tz *z, const struct ay_district_policy *p, enum ay_report_kind k,
                    int year, int month)
@@ -68,39 +50,41 @@ static void test_report_periods_one_or_two_months(void **state)
 static void test_report_due_before_the_5th_in_the_district_zone(void **state)
 {
     struct ay_district_policy p;
-    struct ay_tz *sh = zone("Asia/Shanghai");
+    struct ay_tz *sh = ayt_zone("Asia/Shanghai");
     (void)state;
     ay_policy_defaults(&p);
     /* November's report: before 5 December 00:00 Beijing time. */
-    assert_true(due(sh, &p, AY_REPORT_MONTHLY_SAFETY, 2026, 11) == at("2026-12-04T16:00:00Z"));
+    assert_true(due(sh, &p, AY_REPORT_MONTHLY_SAFETY, 2026, 11) == ayt_at("2026-12-04T16:00:00Z"));
     /* December's: across the year end. */
-    assert_true(due(sh, &p, AY_REPORT_MONTHLY_SAFETY, 2026, 12) == at("2027-01-04T16:00:00Z"));
+    assert_true(due(sh, &p, AY_REPORT_MONTHLY_SAFETY, 2026, 12) == ayt_at("2027-01-04T16:00:00Z"));
     /* The risk report of November-December, the same day. */
-    assert_true(due(sh, &p, AY_REPORT_RISK, 2026, 12) == at("2027-01-04T16:00:00Z"));
+    assert_true(due(sh, &p, AY_REPORT_RISK, 2026, 12) == ayt_at("2027-01-04T16:00:00Z"));
     /* January-February of a leap year: before 5 March. */
-    assert_true(due(sh, &p, AY_REPORT_RISK, 2028, 2) == at("2028-03-04T16:00:00Z"));
+    assert_true(due(sh, &p, AY_REPORT_RISK, 2028, 2) == ayt_at("2028-03-04T16:00:00Z"));
     /* Each kind has its day in the policy. */
     p.self_check_day = 1;
-    assert_true(due(sh, &p, AY_REPORT_SELF_CHECK, 2028, 2) == at("2028-02-29T16:00:00Z"));
+    assert_true(due(sh, &p, AY_REPORT_SELF_CHECK, 2028, 2) == ayt_at("2028-02-29T16:00:00Z"));
     ay_tz_free(sh);
 }
 
 static void test_report_due_across_dst(void **state)
 {
     struct ay_district_policy p;
-    struct ay_tz *london = zone("Europe/London");
+    struct ay_tz *london = ayt_zone("Europe/London");
     struct ay_tz *gap = NULL;
     char err[AY_ERRLEN];
     (void)state;
     ay_policy_defaults(&p);
     /* September's report is due at midnight summer time, October's at midnight GMT. */
-    assert_true(due(london, &p, AY_REPORT_MONTHLY_SAFETY, 2026, 9) == at("2026-10-04T23:00:00Z"));
-    assert_true(due(london, &p, AY_REPORT_MONTHLY_SAFETY, 2026, 10) == at("2026-11-05T00:00:00Z"));
+    assert_true(due(london, &p, AY_REPORT_MONTHLY_SAFETY, 2026, 9) ==
+                ayt_at("2026-10-04T23:00:00Z"));
+    assert_true(due(london, &p, AY_REPORT_MONTHLY_SAFETY, 2026, 10) ==
+                ayt_at("2026-11-05T00:00:00Z"));
     /* A zone whose clocks jump from 00:00 to 01:00 on 5 March (day 64): the
      * midnight that does not exist moves forward by the gap (01:00 summer
      * time, the same instant as 00:00 standard time). */
     assert_int_equal(ay_tz_parse_posix("XST-1XDT,J64/0,J300/3", &gap, err), AY_OK);
-    assert_true(due(gap, &p, AY_REPORT_MONTHLY_SAFETY, 2027, 2) == at("2027-03-04T23:00:00Z"));
+    assert_true(due(gap, &p, AY_REPORT_MONTHLY_SAFETY, 2027, 2) == ayt_at("2027-03-04T23:00:00Z"));
     ay_tz_free(gap);
     ay_tz_free(london);
 }
@@ -134,13 +118,13 @@ static bool owes(const struct ay_report_due *d, int n, enum ay_report_kind k, in
 static void test_report_expected_from_the_calendar(void **state)
 {
     struct ay_district_policy p;
-    struct ay_tz *sh = zone("Asia/Shanghai");
+    struct ay_tz *sh = ayt_zone("Asia/Shanghai");
     struct ay_report_due d[AY_REPORT_EXPECTED_MAX];
     (void)state;
     ay_policy_defaults(&p);
     /* 3 December 2026: November's reports are owed (due on the 5th), and
      * December's already exist; the risk report of Nov-Dec too. */
-    int64_t now = at("2026-12-03T02:00:00Z");
+    int64_t now = ayt_at("2026-12-03T02:00:00Z");
     int n = ay_report_expected(sh, &p, now, 0, 40 * 86400, d);
     assert_true(owes(d, n, AY_REPORT_MONTHLY_SAFETY, 2026, 11));
     assert_true(owes(d, n, AY_REPORT_SELF_CHECK, 2026, 11));
@@ -154,7 +138,7 @@ static void test_report_expected_from_the_calendar(void **state)
     for (int i = 1; i < n; i++)
         assert_true(d[i - 1].due_us <= d[i].due_us); /* earliest first */
     /* A school registered on 2 December owes nothing due before. */
-    n = ay_report_expected(sh, &p, now, at("2026-12-02T00:00:00Z"), 40 * 86400, d);
+    n = ay_report_expected(sh, &p, now, ayt_at("2026-12-02T00:00:00Z"), 40 * 86400, d);
     assert_false(owes(d, n, AY_REPORT_MONTHLY_SAFETY, 2026, 10));
     assert_true(owes(d, n, AY_REPORT_MONTHLY_SAFETY, 2026, 11));
     ay_tz_free(sh);

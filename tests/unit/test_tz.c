@@ -24,28 +24,9 @@
 
 #include "ay_time.h"
 #include "ay_tz.h"
+#include "unit.h"
 
 #define H 3600
-
-static int64_t at(const char *rfc3339)
-{
-    int64_t s = 0;
-    int32_t n = 0;
-    assert_int_equal(ay_time_parse_rfc3339(rfc3339, &s, &n), AY_OK);
-    return ay_time_to_us(s, n);
-}
-
-static struct ay_tz *load(const char *name)
-{
-    struct ay_tz *z = NULL;
-    char err[AY_ERRLEN] = "";
-    enum ay_err rc = ay_tz_load(name, &z, err);
-    if (rc != AY_OK)
-        print_error("%s: %s\n", name, err);
-    assert_int_equal(rc, AY_OK);
-    assert_non_null(z);
-    return z;
-}
 
 static struct ay_tz *posix(const char *rule)
 {
@@ -70,7 +51,7 @@ static void assert_local(const struct ay_tz *z, const char *utc, int y, int mo, 
                          int mi, int s, int32_t offset_s)
 {
     struct ay_tz_civil c;
-    ay_tz_utc_to_local(z, at(utc), &c);
+    ay_tz_utc_to_local(z, ayt_at(utc), &c);
     print_message("%s -> %04d-%02d-%02dT%02d:%02d:%02d %+d\n", utc, c.year, c.month, c.day, c.hour,
                   c.minute, c.second, c.offset_s);
     assert_int_equal(c.year, y);
@@ -86,67 +67,67 @@ static void assert_local(const struct ay_tz *z, const char *utc, int y, int mo, 
 
 static void test_tz_shanghai_is_utc_plus_8_all_year(void **state)
 {
-    struct ay_tz *z = load(AY_TZ_DEFAULT);
+    struct ay_tz *z = ayt_zone(AY_TZ_DEFAULT);
     struct ay_tz_civil c;
     (void)state;
 
-    assert_int_equal(ay_tz_offset_s(z, at("2026-01-15T00:00:00Z")), 8 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("2026-07-15T00:00:00Z")), 8 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-01-15T00:00:00Z")), 8 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-07-15T00:00:00Z")), 8 * H);
     assert_local(z, "2026-11-24T08:15:03.999Z", 2026, 11, 24, 16, 15, 3, 8 * H);
-    ay_tz_utc_to_local(z, at("2026-11-24T08:15:03Z"), &c);
+    ay_tz_utc_to_local(z, ayt_at("2026-11-24T08:15:03Z"), &c);
     assert_int_equal(c.weekday, 2); /* a Tuesday */
     assert_local(z, "2026-12-31T16:00:00Z", 2027, 1, 1, 0, 0, 0, 8 * H);
-    assert_true(wall(z, 2026, 11, 5, 0, 0, 0) == at("2026-11-04T16:00:00Z"));
+    assert_true(wall(z, 2026, 11, 5, 0, 0, 0) == ayt_at("2026-11-04T16:00:00Z"));
     ay_tz_free(z);
 }
 
 /* China kept summer time from 1986 to 1991 (tzdata Asia/Shanghai). */
 static void test_tz_shanghai_had_summer_time_1986_to_1991(void **state)
 {
-    struct ay_tz *z = load("Asia/Shanghai");
+    struct ay_tz *z = ayt_zone("Asia/Shanghai");
     (void)state;
 
-    assert_int_equal(ay_tz_offset_s(z, at("1986-05-03T17:59:59Z")), 8 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("1986-05-03T18:00:00Z")), 9 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("1986-09-13T16:59:59Z")), 9 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("1986-09-13T17:00:00Z")), 8 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("1991-07-01T00:00:00Z")), 9 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("1992-07-01T00:00:00Z")), 8 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("1986-05-03T17:59:59Z")), 8 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("1986-05-03T18:00:00Z")), 9 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("1986-09-13T16:59:59Z")), 9 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("1986-09-13T17:00:00Z")), 8 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("1991-07-01T00:00:00Z")), 9 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("1992-07-01T00:00:00Z")), 8 * H);
     /* 02:30 on 1986-05-04 never happened: 03:30 CDT. */
-    assert_true(wall(z, 1986, 5, 4, 2, 30, 0) == at("1986-05-04T03:30:00+09:00"));
+    assert_true(wall(z, 1986, 5, 4, 2, 30, 0) == ayt_at("1986-05-04T03:30:00+09:00"));
     /* 01:30 on 1986-09-14 happened twice: the first, in CDT. */
-    assert_true(wall(z, 1986, 9, 14, 1, 30, 0) == at("1986-09-14T01:30:00+09:00"));
+    assert_true(wall(z, 1986, 9, 14, 1, 30, 0) == ayt_at("1986-09-14T01:30:00+09:00"));
     ay_tz_free(z);
 }
 
 static void test_tz_new_york_spring_forward_gap_moves_forward(void **state)
 {
-    struct ay_tz *z = load("America/New_York");
+    struct ay_tz *z = ayt_zone("America/New_York");
     (void)state;
 
-    assert_int_equal(ay_tz_offset_s(z, at("2026-03-08T06:59:59Z")), -5 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("2026-03-08T07:00:00Z")), -4 * H);
-    assert_true(wall(z, 2026, 3, 8, 1, 59, 59) == at("2026-03-08T01:59:59-05:00"));
-    assert_true(wall(z, 2026, 3, 8, 2, 0, 0) == at("2026-03-08T03:00:00-04:00"));
-    assert_true(wall(z, 2026, 3, 8, 2, 30, 0) == at("2026-03-08T03:30:00-04:00"));
-    assert_true(wall(z, 2026, 3, 8, 2, 59, 59) == at("2026-03-08T03:59:59-04:00"));
-    assert_true(wall(z, 2026, 3, 8, 3, 0, 0) == at("2026-03-08T03:00:00-04:00"));
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-03-08T06:59:59Z")), -5 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-03-08T07:00:00Z")), -4 * H);
+    assert_true(wall(z, 2026, 3, 8, 1, 59, 59) == ayt_at("2026-03-08T01:59:59-05:00"));
+    assert_true(wall(z, 2026, 3, 8, 2, 0, 0) == ayt_at("2026-03-08T03:00:00-04:00"));
+    assert_true(wall(z, 2026, 3, 8, 2, 30, 0) == ayt_at("2026-03-08T03:30:00-04:00"));
+    assert_true(wall(z, 2026, 3, 8, 2, 59, 59) == ayt_at("2026-03-08T03:59:59-04:00"));
+    assert_true(wall(z, 2026, 3, 8, 3, 0, 0) == ayt_at("2026-03-08T03:00:00-04:00"));
     assert_local(z, "2026-03-08T07:30:00Z", 2026, 3, 8, 3, 30, 0, -4 * H);
     ay_tz_free(z);
 }
 
 static void test_tz_new_york_fall_back_overlap_takes_first_occurrence(void **state)
 {
-    struct ay_tz *z = load("America/New_York");
+    struct ay_tz *z = ayt_zone("America/New_York");
     (void)state;
 
-    assert_int_equal(ay_tz_offset_s(z, at("2026-11-01T05:59:59Z")), -4 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("2026-11-01T06:00:00Z")), -5 * H);
-    assert_true(wall(z, 2026, 11, 1, 0, 59, 59) == at("2026-11-01T00:59:59-04:00"));
-    assert_true(wall(z, 2026, 11, 1, 1, 0, 0) == at("2026-11-01T01:00:00-04:00"));
-    assert_true(wall(z, 2026, 11, 1, 1, 30, 0) == at("2026-11-01T01:30:00-04:00"));
-    assert_true(wall(z, 2026, 11, 1, 1, 59, 59) == at("2026-11-01T01:59:59-04:00"));
-    assert_true(wall(z, 2026, 11, 1, 2, 0, 0) == at("2026-11-01T02:00:00-05:00"));
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-11-01T05:59:59Z")), -4 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-11-01T06:00:00Z")), -5 * H);
+    assert_true(wall(z, 2026, 11, 1, 0, 59, 59) == ayt_at("2026-11-01T00:59:59-04:00"));
+    assert_true(wall(z, 2026, 11, 1, 1, 0, 0) == ayt_at("2026-11-01T01:00:00-04:00"));
+    assert_true(wall(z, 2026, 11, 1, 1, 30, 0) == ayt_at("2026-11-01T01:30:00-04:00"));
+    assert_true(wall(z, 2026, 11, 1, 1, 59, 59) == ayt_at("2026-11-01T01:59:59-04:00"));
+    assert_true(wall(z, 2026, 11, 1, 2, 0, 0) == ayt_at("2026-11-01T02:00:00-05:00"));
     /* Both occurrences of 01:30 read back as 01:30, with their offsets. */
     assert_local(z, "2026-11-01T05:30:00Z", 2026, 11, 1, 1, 30, 0, -4 * H);
     assert_local(z, "2026-11-01T06:30:00Z", 2026, 11, 1, 1, 30, 0, -5 * H);
@@ -155,16 +136,16 @@ static void test_tz_new_york_fall_back_overlap_takes_first_occurrence(void **sta
 
 static void test_tz_berlin_summer_time_changes_at_0100_utc(void **state)
 {
-    struct ay_tz *z = load("Europe/Berlin");
+    struct ay_tz *z = ayt_zone("Europe/Berlin");
     (void)state;
 
-    assert_int_equal(ay_tz_offset_s(z, at("2026-03-29T00:59:59Z")), 1 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("2026-03-29T01:00:00Z")), 2 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("2026-10-25T00:59:59Z")), 2 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("2026-10-25T01:00:00Z")), 1 * H);
-    assert_true(wall(z, 2026, 3, 29, 2, 30, 0) == at("2026-03-29T03:30:00+02:00"));
-    assert_true(wall(z, 2026, 10, 25, 2, 30, 0) == at("2026-10-25T02:30:00+02:00"));
-    assert_true(wall(z, 2026, 10, 25, 3, 0, 0) == at("2026-10-25T03:00:00+01:00"));
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-03-29T00:59:59Z")), 1 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-03-29T01:00:00Z")), 2 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-10-25T00:59:59Z")), 2 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-10-25T01:00:00Z")), 1 * H);
+    assert_true(wall(z, 2026, 3, 29, 2, 30, 0) == ayt_at("2026-03-29T03:30:00+02:00"));
+    assert_true(wall(z, 2026, 10, 25, 2, 30, 0) == ayt_at("2026-10-25T02:30:00+02:00"));
+    assert_true(wall(z, 2026, 10, 25, 3, 0, 0) == ayt_at("2026-10-25T03:00:00+01:00"));
     assert_local(z, "2026-12-31T23:00:00Z", 2027, 1, 1, 0, 0, 0, 1 * H);
     ay_tz_free(z);
 }
@@ -172,28 +153,29 @@ static void test_tz_berlin_summer_time_changes_at_0100_utc(void **state)
 /* tzdata's table ends in 2037; later instants follow the footer rule. */
 static void test_tz_new_york_2100_follows_the_footer_rule(void **state)
 {
-    struct ay_tz *z = load("America/New_York");
+    struct ay_tz *z = ayt_zone("America/New_York");
     (void)state;
 
-    assert_int_equal(ay_tz_offset_s(z, at("2100-01-15T12:00:00Z")), -5 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("2100-03-14T06:59:59Z")), -5 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("2100-03-14T07:00:00Z")), -4 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("2100-11-07T05:59:59Z")), -4 * H);
-    assert_int_equal(ay_tz_offset_s(z, at("2100-11-07T06:00:00Z")), -5 * H);
-    assert_true(wall(z, 2100, 3, 14, 2, 30, 0) == at("2100-03-14T03:30:00-04:00"));
-    assert_true(wall(z, 2100, 11, 7, 1, 30, 0) == at("2100-11-07T01:30:00-04:00"));
-    assert_true(wall(z, 9999, 12, 31, 18, 59, 59) == at("9999-12-31T18:59:59-05:00"));
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2100-01-15T12:00:00Z")), -5 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2100-03-14T06:59:59Z")), -5 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2100-03-14T07:00:00Z")), -4 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2100-11-07T05:59:59Z")), -4 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2100-11-07T06:00:00Z")), -5 * H);
+    assert_true(wall(z, 2100, 3, 14, 2, 30, 0) == ayt_at("2100-03-14T03:30:00-04:00"));
+    assert_true(wall(z, 2100, 11, 7, 1, 30, 0) == ayt_at("2100-11-07T01:30:00-04:00"));
+    assert_true(wall(z, 9999, 12, 31, 18, 59, 59) == ayt_at("9999-12-31T18:59:59-05:00"));
     ay_tz_free(z);
 }
 
 /* The footer rule gives the same offsets as the table it continues. */
 static void test_tz_footer_rule_agrees_with_the_table(void **state)
 {
-    struct ay_tz *file = load("America/New_York");
+    struct ay_tz *file = ayt_zone("America/New_York");
     struct ay_tz *rule = posix("EST5EDT,M3.2.0,M11.1.0");
     (void)state;
 
-    for (int64_t t = at("2007-01-01T00:00:00Z"); t < at("2037-12-31T00:00:00Z"); t += 1800000000LL)
+    for (int64_t t = ayt_at("2007-01-01T00:00:00Z"); t < ayt_at("2037-12-31T00:00:00Z");
+         t += 1800000000LL)
         assert_int_equal(ay_tz_offset_s(file, t), ay_tz_offset_s(rule, t));
     ay_tz_free(rule);
     ay_tz_free(file);
@@ -210,7 +192,7 @@ static void test_tz_agrees_with_glibc_and_round_trips(void **state)
                                         "Australia/Sydney", "America/Nuuk"};
     (void)state;
     for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
-        struct ay_tz *z = load(zones[i]);
+        struct ay_tz *z = ayt_zone(zones[i]);
         assert_int_equal(setenv("TZ", zones[i], 1), 0);
         tzset();
         for (int64_t t = -2145916800LL; t < 7258118400LL; t += 5 * 3600 + 1237) {
@@ -250,12 +232,12 @@ static void test_tz_agrees_with_glibc_and_round_trips(void **state)
 
 static void test_tz_local_to_utc_checks_the_calendar(void **state)
 {
-    struct ay_tz *z = load("Asia/Shanghai");
+    struct ay_tz *z = ayt_zone("Asia/Shanghai");
     int64_t us = 42;
     (void)state;
 
-    assert_true(wall(z, 2024, 2, 29, 12, 0, 0) == at("2024-02-29T12:00:00+08:00"));
-    assert_true(wall(z, 2028, 2, 29, 12, 0, 0) == at("2028-02-29T12:00:00+08:00"));
+    assert_true(wall(z, 2024, 2, 29, 12, 0, 0) == ayt_at("2024-02-29T12:00:00+08:00"));
+    assert_true(wall(z, 2028, 2, 29, 12, 0, 0) == ayt_at("2028-02-29T12:00:00+08:00"));
     assert_int_equal(ay_tz_local_to_utc(z, 2026, 2, 29, 0, 0, 0, &us), AY_ERR_INVALID);
     assert_int_equal(ay_tz_local_to_utc(z, 2100, 2, 29, 0, 0, 0, &us), AY_ERR_INVALID);
     assert_int_equal(ay_tz_local_to_utc(z, 2026, 4, 31, 0, 0, 0, &us), AY_ERR_INVALID);
@@ -274,10 +256,10 @@ static void test_tz_local_to_utc_checks_the_calendar(void **state)
 
 static void test_tz_alias_links_load_like_their_target(void **state)
 {
-    struct ay_tz *alias = load("US/Eastern");
+    struct ay_tz *alias = ayt_zone("US/Eastern");
     (void)state;
 
-    assert_int_equal(ay_tz_offset_s(alias, at("2026-07-01T00:00:00Z")), -4 * H);
+    assert_int_equal(ay_tz_offset_s(alias, ayt_at("2026-07-01T00:00:00Z")), -4 * H);
     ay_tz_free(alias);
     ay_tz_free(NULL);
 }
@@ -562,15 +544,15 @@ static void test_tz_reads_version_1_files_and_footer_only_files(void **state)
     assert_int_equal(ay_tz_load_from(dir, "V1", &z, err), AY_OK);
     assert_int_equal(ay_tz_offset_s(z, -1), 3600);
     assert_int_equal(ay_tz_offset_s(z, 0), 7200);
-    assert_int_equal(ay_tz_offset_s(z, at("2100-07-01T00:00:00Z")), 7200);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2100-07-01T00:00:00Z")), 7200);
     ay_tz_free(z);
 
     /* Version 4, no transitions: the footer rules at every instant. */
     write_file(dir, "V4", buf,
                build(&(struct tzif){'4', 0, NULL, NULL, 1, est, 0, "EST5EDT,M3.2.0,M11.1.0"}, buf));
     assert_int_equal(ay_tz_load_from(dir, "V4", &z, err), AY_OK);
-    assert_int_equal(ay_tz_offset_s(z, at("2026-07-01T00:00:00Z")), -4 * H);
-    assert_true(wall(z, 2026, 3, 8, 2, 30, 0) == at("2026-03-08T03:30:00-04:00"));
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-07-01T00:00:00Z")), -4 * H);
+    assert_true(wall(z, 2026, 3, 8, 2, 30, 0) == ayt_at("2026-03-08T03:30:00-04:00"));
     ay_tz_free(z);
 
     /* A copy of the real file in another directory loads the same. */
@@ -578,7 +560,7 @@ static void test_tz_reads_version_1_files_and_footer_only_files(void **state)
     const unsigned char *ny = read_zone("America/New_York", &len);
     write_file(dir, "New_York", ny, len);
     assert_int_equal(ay_tz_load_from(dir, "New_York", &z, err), AY_OK);
-    assert_int_equal(ay_tz_offset_s(z, at("2026-07-01T00:00:00Z")), -4 * H);
+    assert_int_equal(ay_tz_offset_s(z, ayt_at("2026-07-01T00:00:00Z")), -4 * H);
     ay_tz_free(z);
 
     for (const char *const *n = (const char *const[]){"V1", "V4", "New_York", NULL}; *n != NULL;
@@ -642,7 +624,7 @@ static void test_tz_posix_rules_give_offsets(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct ay_tz *z = posix(cases[i].rule);
         print_message("%s at %s\n", cases[i].rule, cases[i].utc);
-        assert_int_equal(ay_tz_offset_s(z, at(cases[i].utc)), cases[i].offset_s);
+        assert_int_equal(ay_tz_offset_s(z, ayt_at(cases[i].utc)), cases[i].offset_s);
         ay_tz_free(z);
     }
 }

@@ -27,31 +27,7 @@
 #include "ay_mqtt.h"
 #include "ay_msgtype.h"
 #include "ay_wire.h"
-
-/* Reads tests/data/<rel> into a new NUL-terminated buffer. */
-static char *read_data(const char *rel, size_t *len)
-{
-    char path[512];
-    FILE *f;
-    long size;
-    char *buf;
-
-    snprintf(path, sizeof(path), "%s/%s", AY_TEST_DATA_DIR, rel);
-    f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    size = ftell(f);
-    assert_true(size >= 0);
-    rewind(f);
-    buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-    buf[size] = '\0';
-    fclose(f);
-    *len = (size_t)size;
-    return buf;
-}
+#include "unit.h"
 
 /* The example of type t, decoded. */
 static ProtobufCMessage *example(const struct ay_msgtype *t)
@@ -62,7 +38,7 @@ static ProtobufCMessage *example(const struct ay_msgtype *t)
     ProtobufCMessage *m = NULL;
 
     snprintf(rel, sizeof(rel), "valid/%s.json", t->name);
-    char *json = read_data(rel, &len);
+    char *json = ayt_read_data(rel, &len);
     if (ay_codec_from_json(t->desc, json, len, &m, err) != AY_OK)
         fail_msg("%s: %s", rel, err);
     free(json);
