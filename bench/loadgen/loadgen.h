@@ -4,9 +4,10 @@
  * (or, in publish-only mode, only for the broker's PUBACK: a backlog for a
  * recorder that is not running).
  *
- * Owns: one ay_mqtt client per device (client id = account name, clean
- * start, subscribed to its own receipt topic), each device's window of
- * messages without a Receipt, the re-sends, and the figures of the run.
+ * Owns: one libmosquitto client per device (MQTT v5, client id = account
+ * name, clean start, subscribed to its own receipt topic), each device's
+ * window of messages without a Receipt, the re-sends, and the figures of
+ * the run.
  * Does not own: the broker accounts and the registry rows of the devices
  * (bench/run creates them).
  * Follows the publisher's duty of docs/contract.md ("Delivery"): a message
@@ -15,9 +16,9 @@
  * Publish-only mode (no_wait) is NOT the publisher's duty: nothing is
  * re-sent for want of a Receipt, only what the client failed to hand to the
  * broker; bench/run checks the database instead.
- * Threads: lg_run runs on the caller's thread; the receipt and PUBACK
- * callbacks run on Paho's threads and only copy what arrived and when into a
- * queue that the caller's thread handles.
+ * Threads: one. lg_run drives every device's socket on the caller's thread
+ * (libmosquitto's loop_read/loop_write/loop_misc on polled sockets); the
+ * receipt and PUBACK callbacks run inside those calls, on the same thread.
  */
 #ifndef LG_LOADGEN_H
 #define LG_LOADGEN_H
@@ -54,8 +55,11 @@ struct lg_result {
     unsigned long late_receipts;  /* receipts for messages already receipted */
     unsigned long publish_errors; /* publish calls the client refused or that failed */
     unsigned long by_type[LG_NTYPES];
-    unsigned window;  /* per device as used: o->window, in no_wait at most the send window */
-    double elapsed_s; /* first publish to last Receipt (no_wait: to last PUBACK) */
+    unsigned lost;                  /* devices whose connection failed during the run */
+    double cpu_s;                   /* the generator's own CPU (user + system) during the run */
+    double cpu_total_s;             /* its CPU since it started (connecting included) */
+    unsigned window;                /* per device as used: o->window */
+    double elapsed_s;               /* first publish to last Receipt (no_wait: to last PUBACK) */
     int64_t p50_us, p99_us, max_us; /* first publish to Receipt (no_wait: to PUBACK) */
     char first_reject[AY_ERRLEN];   /* reason of the first REJECTED receipt */
 };
