@@ -68,6 +68,19 @@ enum ay_err ay_dynsec_device_role(const char *district, const char *school, cons
     }
     if (ay_topic_receipt(topic, district, school, device) != AY_OK || !add_read(&r, topic))
         return AY_ERR_INVALID;
+    /* Its school is told of its devices (issue 12): the school's own
+     * escalation feed and JSON twin, never another school's; a school
+     * acknowledges through its devices, on a topic that names the device
+     * (so the watchdog knows which school acknowledged). */
+    char twin[AY_TOPIC_MAX];
+    if (ay_topic_escalation_school(topic, district, school) != AY_OK || !add_read(&r, topic) ||
+        snprintf(twin, sizeof(twin), "%s/json", topic) >= (int)sizeof(twin) ||
+        !add_read(&r, twin) ||
+        ay_topic_ack(topic, district, AY_TOPIC_AUDIENCE_SCHOOL, device) != AY_OK ||
+        !add_acl(&r, "publishClientSend", topic) ||
+        ay_topic_ack_receipt(topic, district, AY_TOPIC_AUDIENCE_SCHOOL, device) != AY_OK ||
+        !add_read(&r, topic))
+        return AY_ERR_INVALID;
     *out = r;
     return AY_OK;
 }
@@ -105,8 +118,10 @@ enum ay_err ay_dynsec_acks_role(enum ay_audience a, const char *district, const 
     char topic[AY_TOPIC_MAX];
     const char *word = ay_audience_word(a);
 
-    if (word == NULL || !ay_schema_id_is_valid(district) || !ay_schema_id_is_valid(account) ||
-        !set_name(&r, "acks.%s.%s.%s", district, word, account))
+    /* A school has no accounts of people: it acknowledges through its
+     * devices (ay_dynsec_device_role). */
+    if (word == NULL || a == AY_AUDIENCE_SCHOOL || !ay_schema_id_is_valid(district) ||
+        !ay_schema_id_is_valid(account) || !set_name(&r, "acks.%s.%s.%s", district, word, account))
         return AY_ERR_INVALID;
     if (ay_topic_ack(topic, district, word, account) != AY_OK ||
         !add_acl(&r, "publishClientSend", topic) ||

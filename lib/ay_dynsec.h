@@ -39,7 +39,7 @@
 
 #define AY_DYNSEC_NAME_MAX    128 /* a role name: device.D.S.DEV is at most 105 bytes */
 #define AY_DYNSEC_ACLTYPE_MAX 24
-#define AY_DYNSEC_ACLS_MAX    16
+#define AY_DYNSEC_ACLS_MAX    24
 #define AY_DYNSEC_TAG_MAX     64
 
 /* ---- roles ------------------------------------------------------------------------ */
@@ -62,10 +62,14 @@ struct ay_dynsec_role {
  * The roles of docs/broker.md. Ids must pass ay_schema_id_is_valid
  * (AY_ERR_INVALID otherwise, out untouched).
  *   device.D.S.DEV    publish on the device's topic of each inbound kind of
- *                     lib/ay_msgtype (the 8 kinds), receive its receipts
+ *                     lib/ay_msgtype (the 8 kinds), receive its receipts;
+ *                     read its school's escalation feed (and /json twin),
+ *                     acknowledge on ack/school/DEV and read those receipts
  *   police.D          the police feed ay/v1/D/police/# and its escalations
  *   bureau.D, government.D  their escalations
  *   acks.D.AUD.NAME   one person's ack topic and the receipts of its acks
+ *                     (police, bureau, government; AY_AUDIENCE_SCHOOL is
+ *                     refused for both: a school's devices have its feed)
  *   service           the backbone's services (all of ay/v1, shares too)
  */
 enum ay_err ay_dynsec_device_role(const char *district, const char *school, const char *device,

@@ -163,6 +163,7 @@ static const struct label labels[] = {
     {"AUDIENCE_POLICE", "公安（110/派出所）", "Police"},
     {"AUDIENCE_BUREAU", "区县教育局", "Education bureau"},
     {"AUDIENCE_GOVERNMENT", "当地党委政府", "Local government"},
+    {"AUDIENCE_SCHOOL", "学校", "School"},
     /* AckKind */
     {"ACK_KIND_UNSPECIFIED", "未指定", "Unspecified"},
     {"ACK_KIND_RECEIVED", "已签收", "Received"},

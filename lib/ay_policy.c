@@ -20,9 +20,12 @@
 
 #define DURATION_MAX_S (366LL * 86400)
 
-static const char *const audience_words[AY_AUDIENCE_COUNT] = {"police", "bureau", "government"};
-static const char *const audience_enums[AY_AUDIENCE_COUNT] = {"AUDIENCE_POLICE", "AUDIENCE_BUREAU",
-                                                              "AUDIENCE_GOVERNMENT"};
+static const char *const audience_words[AY_AUDIENCE_COUNT] = {"police", "bureau", "government",
+                                                              "school"};
+static const char *const audience_enums[AY_AUDIENCE_COUNT] = {
+    "AUDIENCE_POLICE", "AUDIENCE_BUREAU", "AUDIENCE_GOVERNMENT", "AUDIENCE_SCHOOL"};
+/* The audiences in words, for errors. */
+#define AUDIENCES "police, bureau, government or school"
 static const char *const route_keys[AY_ROUTE_COUNT] = {
     "SEVERITY_I",      "SEVERITY_II",     "SEVERITY_III",         "SEVERITY_IV",
     "suspected_crime", "deadline_missed", "possible_concealment", "alarm",
@@ -198,6 +201,9 @@ void ay_policy_defaults(struct ay_district_policy *p)
     p->routes[AY_ROUTE_DEADLINE_MISSED].start_step[AY_AUDIENCE_BUREAU] = 1;
     p->routes[AY_ROUTE_POSSIBLE_CONCEALMENT].start_step[AY_AUDIENCE_BUREAU] = 1;
     p->routes[AY_ROUTE_ALARM].start_step[AY_AUDIENCE_POLICE] = 1;
+    /* Issue 12: a device offline (or low, tampered with, faulty) is told
+     * to its school, which can go and look, and to the bureau. */
+    p->routes[AY_ROUTE_DEVICE].start_step[AY_AUDIENCE_SCHOOL] = 1;
     p->routes[AY_ROUTE_DEVICE].start_step[AY_AUDIENCE_BUREAU] = 1;
     /* Major hazards: tracked supervision by the bureau (挂牌督办); beyond
      * its authority: the local government (003). */
@@ -212,6 +218,12 @@ void ay_policy_defaults(struct ay_district_policy *p)
     step(c, "city_bureau", "市教育局", "city education bureau", 60 * 60, 15 * 60);
     c = &p->chains[AY_AUDIENCE_GOVERNMENT];
     step(c, "government_duty", "当地政府值班室", "local government duty office", 30 * 60, 10 * 60);
+    /* The school's safety office (校安办) answers like the bureau's duty
+     * officer: within 15 min, reminded every 5 min; one step, so the
+     * reminders go on until it acknowledges (lib/ay_escalation.h) while
+     * the bureau's own chain climbs. */
+    c = &p->chains[AY_AUDIENCE_SCHOOL];
+    step(c, "safety_office", "校安办", "school safety office", 15 * 60, 5 * 60);
 }
 
 /* ---- parsing ------------------------------------------------------------------ */
@@ -327,12 +339,12 @@ static enum ay_err parse_chains(const cJSON *o, struct ay_district_policy *p, ch
     char path[96];
 
     if (!cJSON_IsObject(o))
-        return bad(err, "chains", "expected an object with police, bureau, government");
+        return bad(err, "chains", "expected an object with police, bureau, government, school");
     for (const cJSON *k = o->child; k != NULL; k = k->next) {
         enum ay_audience a;
         snprintf(path, sizeof(path), "chains.%s", k->string);
         if (!ay_audience_parse(k->string, &a))
-            return bad(err, path, "unknown audience (police, bureau or government)");
+            return bad(err, path, "unknown audience (" AUDIENCES ")");
         int n = cJSON_GetArraySize(k);
         if (!cJSON_IsArray(k) || n < 1 || n > AY_CHAIN_MAX)
             return bad(err, path, "expected a list of 1 to 8 steps");
@@ -367,7 +379,7 @@ static enum ay_err parse_route(const cJSON *v, const char *path, struct ay_route
         snprintf(sub, sizeof(sub), "%s[%d]", path, i);
         if (!cJSON_IsString(e) || strlen(e->valuestring) >= sizeof(word))
             return bad(err, sub,
-                       "expected \"police\", \"bureau\" or \"government\", "
+                       "expected \"police\", \"bureau\", \"government\" or \"school\", "
                        "optionally with @STEP");
         snprintf(word, sizeof(word), "%s", e->valuestring);
         char *at = strchr(word, '@');
@@ -381,7 +393,7 @@ static enum ay_err parse_route(const cJSON *v, const char *path, struct ay_route
         }
         enum ay_audience a;
         if (!ay_audience_parse(word, &a))
-            return bad(err, sub, "unknown audience (police, bureau or government)");
+            return bad(err, sub, "unknown audience (" AUDIENCES ")");
         r->start_step[a] = stepno;
     }
     return AY_OK;

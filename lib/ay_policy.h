@@ -41,17 +41,21 @@
  *    "routing": {"SEVERITY_I": ["bureau@3", "government"], ...,
  *                "SEVERITY_IV": ["bureau"], "suspected_crime": ["police"],
  *                "deadline_missed": ["bureau"], "possible_concealment": ["bureau"],
- *                "alarm": ["police"], "device": ["bureau"],
+ *                "alarm": ["police"], "device": ["school", "bureau"],
  *                "major_hazard": ["bureau"], "beyond_authority": ["government"]},
  *    "chains": {"bureau": [{"target": "duty_officer", "name_zh": "值班员",
  *                           "name_en": "duty officer", "ack_timeout": "15m",
  *                           "reminder": "5m"}, ...],
- *               "police": [...], "government": [...]}}
+ *               "police": [...], "government": [...],
+ *               "school": [{"target": "safety_office", "name_zh": "校安办",
+ *                           "name_en": "school safety office", ...}]}}
  * A route "bureau@3" starts that audience's chain at step 3 (the city
  * bureau for severity I-II: told at once). The "alarm" route is the chain
  * an unacknowledged alarm climbs (the police feed told the first step); the
  * "device" route is who hears of a device offline, low on battery,
- * tampered with or faulty. "major_hazard" is who supervises a major hazard
+ * tampered with or faulty: by default the device's own school (audience
+ * "school": told on its school's feed only, acknowledged by a device of
+ * that school) and the bureau. "major_hazard" is who supervises a major hazard
  * from its registration to its closing (挂牌督办); "beyond_authority" who
  * is told of a hazard beyond the school's and the bureau's authority.
  *
@@ -75,10 +79,12 @@ enum ay_audience {
     AY_AUDIENCE_POLICE,
     AY_AUDIENCE_BUREAU,
     AY_AUDIENCE_GOVERNMENT,
+    AY_AUDIENCE_SCHOOL, /* the school the escalation is about (its own feed) */
     AY_AUDIENCE_COUNT,
 };
 
-/* "police", "bureau", "government" (topic words); NULL for a bad value. */
+/* "police", "bureau", "government", "school" (topic words); NULL for a bad
+ * value. */
 const char *ay_audience_word(enum ay_audience a);
 /* The Audience enum value name of the contract, e.g. "AUDIENCE_BUREAU". */
 const char *ay_audience_enum_name(enum ay_audience a);

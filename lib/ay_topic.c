@@ -47,9 +47,26 @@ enum ay_err ay_topic_receipt(char out[AY_TOPIC_MAX], const char *district, const
 
 enum ay_err ay_topic_escalation(char out[AY_TOPIC_MAX], const char *district, const char *audience)
 {
-    if (!ay_schema_id_is_valid(district) || !kind_ok(audience))
+    if (!ay_schema_id_is_valid(district) || !kind_ok(audience) ||
+        strcmp(audience, AY_TOPIC_AUDIENCE_SCHOOL) == 0)
         return AY_ERR_INVALID;
     return fmt(out, district, "escalation", audience, NULL, NULL);
+}
+
+enum ay_err ay_topic_escalation_school(char out[AY_TOPIC_MAX], const char *district,
+                                       const char *school)
+{
+    if (!ay_schema_id_is_valid(district) || !ay_schema_id_is_valid(school))
+        return AY_ERR_INVALID;
+    return fmt(out, district, "escalation", AY_TOPIC_AUDIENCE_SCHOOL, school, NULL);
+}
+
+enum ay_err ay_topic_escalation_feed(char out[AY_TOPIC_MAX], const char *district,
+                                     const char *audience, const char *school)
+{
+    if (audience != NULL && strcmp(audience, AY_TOPIC_AUDIENCE_SCHOOL) == 0)
+        return ay_topic_escalation_school(out, district, school);
+    return ay_topic_escalation(out, district, audience);
 }
 
 enum ay_err ay_topic_ack(char out[AY_TOPIC_MAX], const char *district, const char *audience,
@@ -131,9 +148,17 @@ enum ay_err ay_topic_parse(const char *topic, struct ay_topic *out, char err[AY_
         if ((rc = take(t.school, sizeof(t.school), lv[4], "school", err)) != AY_OK ||
             (rc = take(t.device, sizeof(t.device), lv[5], "device", err)) != AY_OK)
             return rc;
-    } else if (strcmp(lv[3], "escalation") == 0 && n == 5) {
+    } else if (strcmp(lv[3], "escalation") == 0 && n == 5 &&
+               strcmp(lv[4], AY_TOPIC_AUDIENCE_SCHOOL) != 0) {
         t.cls = AY_TOPIC_ESCALATION;
         if ((rc = take(t.kind, sizeof(t.kind), lv[4], "audience", err)) != AY_OK)
+            return rc;
+    } else if (strcmp(lv[3], "escalation") == 0 && n == 6 &&
+               strcmp(lv[4], AY_TOPIC_AUDIENCE_SCHOOL) == 0) {
+        /* A school's own feed. */
+        t.cls = AY_TOPIC_ESCALATION;
+        memcpy(t.kind, AY_TOPIC_AUDIENCE_SCHOOL, sizeof(AY_TOPIC_AUDIENCE_SCHOOL));
+        if ((rc = take(t.school, sizeof(t.school), lv[5], "school", err)) != AY_OK)
             return rc;
     } else if ((strcmp(lv[3], "ack") == 0 || strcmp(lv[3], "ack-receipt") == 0) && n == 6) {
         t.cls = strcmp(lv[3], "ack") == 0 ? AY_TOPIC_ACK : AY_TOPIC_ACK_RECEIPT;

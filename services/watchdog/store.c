@@ -758,6 +758,23 @@ enum ay_err watchdog_store_acks(struct ay_pg *db, void *arg, char err[AY_ERRLEN]
                 b->acks[i]->outcome = WATCHDOG_ACK_DUPLICATE;
     ay_pg_result_free(res);
     res = NULL;
+    /* A school's: the school of the device acknowledging, from the registry. */
+    k = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        b->acks[i]->school[0] = '\0';
+        if (pending_ack(b->acks[i]) && watchdog_ack_is_school(b->acks[i]))
+            ids[k++] = b->acks[i]->where.device;
+    }
+    if (k > 0 && (rc = exec_ids(db, "load_ack_devices", ids, k, &res, err)) != AY_OK)
+        goto cleanup;
+    for (int r = 0; r < ay_pg_nrows(res); r++)
+        for (size_t i = 0; i < b->n; i++)
+            if (watchdog_ack_is_school(b->acks[i]) &&
+                strcmp(b->acks[i]->where.device, ay_pg_value(res, r, 0)) == 0 &&
+                !cell(res, r, 1, b->acks[i]->school, sizeof(b->acks[i]->school)))
+                b->acks[i]->school[0] = '\0';
+    ay_pg_result_free(res);
+    res = NULL;
     /* The escalations they acknowledge, locked. */
     k = 0;
     for (size_t i = 0; i < b->n; i++)

@@ -56,6 +56,8 @@ static int audience_value(enum ay_audience a)
         return ANYUAN__V1__AUDIENCE__AUDIENCE_POLICE;
     case AY_AUDIENCE_BUREAU:
         return ANYUAN__V1__AUDIENCE__AUDIENCE_BUREAU;
+    case AY_AUDIENCE_SCHOOL:
+        return ANYUAN__V1__AUDIENCE__AUDIENCE_SCHOOL;
     default:
         return ANYUAN__V1__AUDIENCE__AUDIENCE_GOVERNMENT;
     }
@@ -81,7 +83,8 @@ enum ay_err watchdog_escalation_pack_as(const struct watchdog_note *n, const cha
     char feed[AY_TOPIC_MAX];
     char err[AY_ERRLEN];
 
-    if (ay_topic_escalation(feed, n->district, ay_audience_word(n->audience)) != AY_OK ||
+    if (ay_topic_escalation_feed(feed, n->district, ay_audience_word(n->audience), n->school) !=
+            AY_OK ||
         ay_wire_topic(feed, wire, topic) != AY_OK)
         return AY_ERR_INVALID;
     h.message_id = (char *)n->id;
@@ -253,6 +256,17 @@ void watchdog_ack_decode(struct watchdog_ack *a, int64_t now_us)
     a->decoded = a->outcome;
 }
 
+bool watchdog_ack_is_school(const struct watchdog_ack *a)
+{
+    return a->topic_ok && strcmp(a->where.kind, AY_TOPIC_AUDIENCE_SCHOOL) == 0;
+}
+
+bool watchdog_ack_school_may(const char *escalation_school, const char *device_school)
+{
+    return escalation_school != NULL && device_school != NULL && escalation_school[0] != '\0' &&
+           strcmp(escalation_school, device_school) == 0;
+}
+
 struct watchdog_esc *watchdog_ack_target(const struct watchdog_ack *a, struct watchdog_esc *e,
                                          size_t n)
 {
@@ -286,6 +300,22 @@ void watchdog_ack_apply(struct watchdog_ack *a, struct watchdog_esc *e)
     if (strcmp(ay_audience_word(e->audience), a->where.kind) != 0) {
         reject(a, "ack.escalationId: escalation %s is addressed to %s, not %s", e->id,
                ay_audience_word(e->audience), a->where.kind);
+        return;
+    }
+    /* A school acknowledges its own notices only (the broker lets each
+     * school read only its own feed; the registry says whose the device is). */
+    if (e->audience == AY_AUDIENCE_SCHOOL && a->school[0] == '\0') {
+        reject(a,
+               "ack: device %s is not an enabled device of a school in the registry "
+               "(未登记或已停用的设备不能签收)",
+               a->where.device);
+        return;
+    }
+    if (e->audience == AY_AUDIENCE_SCHOOL && !watchdog_ack_school_may(e->school, a->school)) {
+        reject(a,
+               "ack.escalationId: escalation %s is for school %s; device %s is of school %s "
+               "(只能签收本校的通报)",
+               e->id, e->school, a->where.device, a->school);
         return;
     }
     a->changed = ay_esc_on_ack(&e->state, a->msg->kind, a->received_us);

@@ -66,7 +66,8 @@ struct watchdog_note {
 
 /*
  * The Escalation message of a notification, packed; topic gets
- * ay/v1/{d}/escalation/{audience}. header.messageId is the notification's
+ * ay/v1/{d}/escalation/{audience}, or for the school audience the school's
+ * own feed ay/v1/{d}/escalation/school/{school}. header.messageId is the notification's
  * id, so a re-send is recognisable. A RESOLVED notice of a missed deadline
  * without words of its own (summary_zh "") says the deadline was met and
  * how late. On AY_OK *buf is new (caller frees).
@@ -104,6 +105,10 @@ struct watchdog_ack {
     const char *msg_id;    /* borrowed from msg */
     enum watchdog_ack_outcome decoded, outcome;
     char reason[AY_ERRLEN];
+    /* A school's ack (watchdog_ack_is_school): the school of the
+     * acknowledging device in the registry, set before watchdog_ack_apply;
+     * "" when it is not an enabled device. */
+    char school[AY_ID_MAX];
     /* Set by watchdog_ack_apply: the escalation acknowledged (the ack may
      * name it, or the alarm of a police alarm escalation), and whether the
      * ack changed it. */
@@ -123,6 +128,14 @@ enum ay_err watchdog_ack_set_content_type(struct watchdog_ack *a, const char *co
  * deviceId the account the topic names. */
 void watchdog_ack_decode(struct watchdog_ack *a, int64_t now_us);
 
+/* Whether a decoded ack came from a school's device (ay/v1/{d}/ack/school/{device}):
+ * its device's school is then looked up (a->school) before it is applied. */
+bool watchdog_ack_is_school(const struct watchdog_ack *a);
+
+/* Whether a device of device_school may acknowledge an escalation to the
+ * school audience about escalation_school: only its own school's. */
+bool watchdog_ack_school_may(const char *escalation_school, const char *device_school);
+
 /* The escalation an ack refers to among the n loaded: the one of its
  * escalationId, else (an alarm on the police feed is acknowledged by its
  * own id) the alarm escalation of that alarm to the ack's audience. */
@@ -131,7 +144,9 @@ struct watchdog_esc *watchdog_ack_target(const struct watchdog_ack *a, struct wa
 
 /*
  * Applies a decoded ack to its escalation (e, NULL when unknown): it must
- * exist, be of the topic's district and audience; then ay_esc_on_ack at
+ * exist, be of the topic's district and audience, and for the school
+ * audience be about the school of the acknowledging device (a->school,
+ * refused with a reason in Chinese and English); then ay_esc_on_ack at
  * the time the backbone received it. An ack of a closed escalation is
  * stored but changes nothing (said in the receipt).
  */

@@ -3,7 +3,9 @@
 # to work), with the recorder and the watchdog:
 # 1. a device that stops sending heartbeats is flagged offline within one
 #    second of the end of its allowed gap (2 x its interval), and the bureau
-#    is told (reason device offline); its return is told too (RESOLVED);
+#    is told (reason device offline); its return is told too (RESOLVED)
+#    (its school is told as well: 65-device-school-told.sh; the counts
+#    below are the bureau's escalations);
 # 2. a device killed (no clean disconnect) is flagged at once by its last will;
 # 3. low battery is escalated once, not at every heartbeat;
 # 4. a device that went silent while the watchdog was down is flagged when
@@ -30,7 +32,8 @@ dev_lines() { jq -c --arg d "$2" 'select(.message.summary | contains($d))' "$AY_
 # dev_has FEED DEV FILTER: a line of FEED about DEV matches the jq FILTER.
 dev_has() { [ "$(dev_lines "$1" "$2" | jq -s "[.[] | select($3)] | length")" -ge 1 ]; }
 count_reason() {
-  ay_psql "SELECT count(*) FROM escalations WHERE reason = '$2' AND summary_zh LIKE '%$1%'"
+  ay_psql "SELECT count(*) FROM escalations WHERE reason = '$2' AND summary_zh LIKE '%$1%'
+           AND audience = 'AUDIENCE_BUREAU'"
 }
 
 # 1. Silent: three heartbeats a second apart, then nothing.
@@ -64,7 +67,7 @@ ay_expect_eq "online again, escalation resolved" "t|resolved" \
   "$(ay_psql "SELECT ds.offline_since IS NULL AND ds.episode_id IS NULL, e.status
               FROM device_status ds, escalations e
               WHERE ds.device_id = 'btn-0102-11' AND e.reason = 'ESCALATION_REASON_DEVICE_OFFLINE'
-                AND e.summary_zh LIKE '%btn-0102-11%'")"
+                AND e.summary_zh LIKE '%btn-0102-11%' AND e.audience = 'AUDIENCE_BUREAU'")"
 
 # 2. Killed: the broker publishes its last will, flagged at once (its gap
 #    is a minute away).

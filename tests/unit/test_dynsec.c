@@ -38,7 +38,7 @@ static void test_dynsec_device_role_publishes_its_eight_kinds_and_reads_its_rece
 
     assert_int_equal(ay_dynsec_device_role("d01", "sch-0102", "btn-1", &r), AY_OK);
     assert_string_equal(r.name, "device.d01.sch-0102.btn-1");
-    assert_int_equal(r.nacls, 10);
+    assert_int_equal(r.nacls, 17);
     for (size_t i = 0; i < 8; i++) {
         snprintf(t, sizeof(t), "ay/v1/d01/school/sch-0102/btn-1/%s", kinds[i]);
         assert_true(has(&r, "publishClientSend", t));
@@ -46,6 +46,32 @@ static void test_dynsec_device_role_publishes_its_eight_kinds_and_reads_its_rece
     assert_true(has(&r, "subscribePattern", "ay/v1/d01/receipt/sch-0102/btn-1"));
     assert_true(has(&r, "publishClientReceive", "ay/v1/d01/receipt/sch-0102/btn-1"));
     assert_false(has(&r, "publishClientSend", "ay/v1/d01/school/sch-0102/btn-1/receipt"));
+}
+
+/* Issue 12: a school is told through its devices: each reads its school's
+ * escalation feed and twin (no other school's), acknowledges on a topic
+ * naming itself and reads the receipts. */
+static void test_dynsec_device_role_reads_its_schools_escalations_and_acks(void **state)
+{
+    (void)state;
+    struct ay_dynsec_role r;
+
+    assert_int_equal(ay_dynsec_device_role("d01", "sch-0102", "app-1", &r), AY_OK);
+    assert_true(has(&r, "subscribePattern", "ay/v1/d01/escalation/school/sch-0102"));
+    assert_true(has(&r, "publishClientReceive", "ay/v1/d01/escalation/school/sch-0102"));
+    assert_true(has(&r, "subscribePattern", "ay/v1/d01/escalation/school/sch-0102/json"));
+    assert_true(has(&r, "publishClientReceive", "ay/v1/d01/escalation/school/sch-0102/json"));
+    assert_true(has(&r, "publishClientSend", "ay/v1/d01/ack/school/app-1"));
+    assert_true(has(&r, "subscribePattern", "ay/v1/d01/ack-receipt/school/app-1"));
+    assert_true(has(&r, "publishClientReceive", "ay/v1/d01/ack-receipt/school/app-1"));
+    for (size_t i = 0; i < r.nacls; i++) {
+        assert_null(strstr(r.acls[i].topic, "+"));
+        assert_null(strstr(r.acls[i].topic, "#"));
+    }
+    assert_false(has(&r, "subscribePattern", "ay/v1/d01/escalation/school/sch-0103"));
+    /* No person's account or shared role for the school audience. */
+    assert_int_equal(ay_dynsec_acks_role(AY_AUDIENCE_SCHOOL, "d01", "app-1", &r), AY_ERR_INVALID);
+    assert_int_equal(ay_dynsec_audience_role(AY_AUDIENCE_SCHOOL, "d01", &r), AY_ERR_INVALID);
 }
 
 static void test_dynsec_roles_refuse_ids_that_would_widen_them(void **state)
@@ -303,6 +329,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dynsec_device_role_publishes_its_eight_kinds_and_reads_its_receipts),
+        cmocka_unit_test(test_dynsec_device_role_reads_its_schools_escalations_and_acks),
         cmocka_unit_test(test_dynsec_roles_refuse_ids_that_would_widen_them),
         cmocka_unit_test(test_dynsec_people_roles_are_those_of_broker_ctl),
         cmocka_unit_test(test_dynsec_role_read_back_from_get_role),

@@ -116,6 +116,90 @@ static void test_policy_written_document_reads_back_the_same(void **state)
     free(json);
 }
 
+/* Issue 12: a device's problems are told to its school and the bureau; the
+ * school's chain is one step, its safety office (校安办). */
+static void test_policy_device_route_tells_the_school_and_the_bureau(void **state)
+{
+    (void)state;
+    struct ay_district_policy p;
+    char err[AY_ERRLEN] = "";
+    assert_int_equal(parse("{}", &p, err), AY_OK);
+    assert_int_equal(p.routes[AY_ROUTE_DEVICE].start_step[AY_AUDIENCE_SCHOOL], 1);
+    assert_int_equal(p.routes[AY_ROUTE_DEVICE].start_step[AY_AUDIENCE_BUREAU], 1);
+    assert_int_equal(p.routes[AY_ROUTE_DEVICE].start_step[AY_AUDIENCE_POLICE], 0);
+    /* Nothing else is routed to the school by default. */
+    for (int r = 0; r < AY_ROUTE_COUNT; r++)
+        if (r != AY_ROUTE_DEVICE)
+            assert_int_equal(p.routes[r].start_step[AY_AUDIENCE_SCHOOL], 0);
+    assert_int_equal(p.chains[AY_AUDIENCE_SCHOOL].nsteps, 1);
+    assert_string_equal(p.chains[AY_AUDIENCE_SCHOOL].steps[0].target, "safety_office");
+    assert_string_equal(p.chains[AY_AUDIENCE_SCHOOL].steps[0].name_zh, "校安办");
+    assert_string_equal(p.chains[AY_AUDIENCE_SCHOOL].steps[0].name_en, "school safety office");
+    assert_int_equal(p.chains[AY_AUDIENCE_SCHOOL].steps[0].ack_timeout_s, 15 * 60);
+    assert_int_equal(p.chains[AY_AUDIENCE_SCHOOL].steps[0].reminder_s, 5 * 60);
+    assert_string_equal(ay_audience_word(AY_AUDIENCE_SCHOOL), "school");
+    assert_string_equal(ay_audience_enum_name(AY_AUDIENCE_SCHOOL), "AUDIENCE_SCHOOL");
+    enum ay_audience a;
+    assert_true(ay_audience_parse("school", &a));
+    assert_int_equal(a, AY_AUDIENCE_SCHOOL);
+}
+
+/* "school" in routes and chains.school: parsed, printed, read back; errors
+ * still name the key. */
+static void test_policy_school_chain_and_route_read_and_written(void **state)
+{
+    (void)state;
+    struct ay_district_policy p, q;
+    char err[AY_ERRLEN] = "";
+    assert_int_equal(
+        parse("{\"chains\":{\"school\":[{\"target\":\"principal\",\"name_zh\":\"校长\","
+              "\"ack_timeout\":\"2s\",\"reminder\":\"1s\"},{\"target\":\"head_teacher\","
+              "\"ack_timeout\":\"1m\"}]},"
+              "\"routing\":{\"device\":[\"school@2\"],\"SEVERITY_IV\":[\"bureau\",\"school\"]}}",
+              &p, err),
+        AY_OK);
+    assert_int_equal(p.chains[AY_AUDIENCE_SCHOOL].nsteps, 2);
+    assert_string_equal(p.chains[AY_AUDIENCE_SCHOOL].steps[0].name_zh, "校长");
+    assert_int_equal(p.chains[AY_AUDIENCE_SCHOOL].steps[0].ack_timeout_s, 2);
+    assert_int_equal(p.chains[AY_AUDIENCE_SCHOOL].steps[1].reminder_s, 60);
+    assert_int_equal(p.routes[AY_ROUTE_DEVICE].start_step[AY_AUDIENCE_SCHOOL], 2);
+    assert_int_equal(p.routes[AY_ROUTE_DEVICE].start_step[AY_AUDIENCE_BUREAU], 0);
+    assert_int_equal(p.routes[AY_ROUTE_SEVERITY_IV].start_step[AY_AUDIENCE_SCHOOL], 1);
+    char *json = ay_policy_to_json(&p, false);
+    assert_non_null(strstr(json, "\"device\":[\"school@2\"]"));
+    assert_non_null(strstr(json, "\"SEVERITY_IV\":[\"bureau\",\"school\"]"));
+    assert_non_null(strstr(json, "\"school\":[{\"target\":\"principal\",\"name_zh\":\"校长\""));
+    assert_int_equal(parse(json, &q, err), AY_OK);
+    assert_memory_equal(&p, &q, sizeof(p));
+    free(json);
+    /* The defaults written: the device route names the bureau and the school. */
+    ay_policy_defaults(&p);
+    json = ay_policy_to_json(&p, false);
+    assert_non_null(strstr(json, "\"device\":[\"bureau\",\"school\"]"));
+    assert_non_null(strstr(json, "\"school\":[{\"target\":\"safety_office\""));
+    free(json);
+
+    static const struct {
+        const char *json;
+        const char *err;
+    } cases[] = {
+        {"{\"chains\":{\"school\":[{\"target\":\"a\",\"ack_timeout\":\"soon\"}]}}",
+         "chains.school[0].ack_timeout: expected a duration"},
+        {"{\"chains\":{\"school\":[]}}", "chains.school: expected a list of 1 to 8 steps"},
+        {"{\"routing\":{\"device\":[\"school@2\"]}}",
+         "routing.device: school@2, but chains.school has 1 step(s)"},
+        {"{\"routing\":{\"device\":[\"schools\"]}}",
+         "routing.device[0]: unknown audience (police, bureau, government or school)"},
+        {"{\"chains\":{\"teachers\":[]}}",
+         "chains.teachers: unknown audience (police, bureau, government or school)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(parse(cases[i].json, &p, err), AY_ERR_INVALID);
+        if (strstr(err, cases[i].err) == NULL)
+            fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err, cases[i].err);
+    }
+}
+
 static void test_policy_hazards_by_default_a_month_a_week_and_supervised(void **state)
 {
     (void)state;
@@ -235,6 +319,8 @@ int main(void)
         cmocka_unit_test(test_policy_hazard_times_by_grade_and_category),
         cmocka_unit_test(test_policy_hazard_errors_name_the_key),
         cmocka_unit_test(test_duration_parse_and_format),
+        cmocka_unit_test(test_policy_device_route_tells_the_school_and_the_bureau),
+        cmocka_unit_test(test_policy_school_chain_and_route_read_and_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -596,15 +596,20 @@ static void test_recorder_supervision_of_heartbeats_wills_and_returns(void **sta
     assert_int_equal(it->nplans, 0);
     recorder_item_free(it);
 
-    /* Its last will: offline at once, one escalation for this absence. */
+    /* Its last will: offline at once, one escalation for this absence to
+     * each of the bureau and the device's school (issue 12). */
     it = decoded("status", TOPIC "status", STATUS("DEVICE_STATE_OFFLINE", ""));
     recorder_decide(&it, 1, &f);
     assert_true(it->sup.offline);
     assert_string_equal(it->sup.episode, it->msg_id);
-    assert_int_equal(it->nplans, 1);
-    assert_int_equal(it->plans[0].reason,
-                     ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE);
-    assert_non_null(strstr(it->plans[0].summary_zh, "报警设备 btn-1（gate）离线"));
+    assert_int_equal(it->nplans, 2);
+    assert_int_equal(it->plans[0].audience, AY_AUDIENCE_BUREAU);
+    assert_int_equal(it->plans[1].audience, AY_AUDIENCE_SCHOOL);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(it->plans[i].reason,
+                         ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE);
+        assert_non_null(strstr(it->plans[i].summary_zh, "报警设备 btn-1（gate）离线"));
+    }
     recorder_item_free(it);
 
     /* Back: the absence ends. */
@@ -624,10 +629,14 @@ static void test_recorder_supervision_of_heartbeats_wills_and_returns(void **sta
     it = decoded("status", TOPIC "status",
                  STATUS("DEVICE_STATE_HEARTBEAT", ",\"batteryPercent\":9,\"tamper\":true"));
     recorder_decide(&it, 1, &f);
-    assert_int_equal(it->nplans, 2);
+    assert_int_equal(it->nplans, 4); /* each to the bureau and the school */
     assert_int_equal(it->plans[0].reason,
                      ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_LOW_BATTERY);
-    assert_int_equal(it->plans[1].reason, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_TAMPER);
+    assert_int_equal(it->plans[1].reason,
+                     ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_LOW_BATTERY);
+    assert_int_equal(it->plans[1].audience, AY_AUDIENCE_SCHOOL);
+    assert_int_equal(it->plans[2].reason, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_TAMPER);
+    assert_int_equal(it->plans[3].reason, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_TAMPER);
     /* Still low and still open the next time: nothing new. */
     was.low_battery = true;
     was.tamper = true;

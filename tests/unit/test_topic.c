@@ -56,6 +56,45 @@ static void test_topic_receipt_escalation_ack(void **state)
     assert_int_equal(p.cls, AY_TOPIC_ACK_RECEIPT);
 }
 
+/* Issue 12: each school has an escalation feed of its own; "school" alone
+ * is no feed (a school must never see another school's notices). */
+static void test_topic_school_escalation_feed_is_per_school(void **state)
+{
+    (void)state;
+    char t[AY_TOPIC_MAX];
+    struct ay_topic p;
+    char err[AY_ERRLEN] = "";
+
+    assert_int_equal(ay_topic_escalation_school(t, "d01", "sch-0102"), AY_OK);
+    assert_string_equal(t, "ay/v1/d01/escalation/school/sch-0102");
+    assert_int_equal(ay_topic_parse(t, &p, err), AY_OK);
+    assert_int_equal(p.cls, AY_TOPIC_ESCALATION);
+    assert_string_equal(p.kind, "school");
+    assert_string_equal(p.school, "sch-0102");
+    assert_int_equal(ay_topic_escalation_feed(t, "d01", "school", "sch-0103"), AY_OK);
+    assert_string_equal(t, "ay/v1/d01/escalation/school/sch-0103");
+    /* Other audiences: the district's feed, the school ignored. */
+    assert_int_equal(ay_topic_escalation_feed(t, "d01", "bureau", "sch-0103"), AY_OK);
+    assert_string_equal(t, "ay/v1/d01/escalation/bureau");
+    assert_int_equal(ay_topic_parse(t, &p, err), AY_OK);
+    assert_string_equal(p.school, "");
+    /* No school, or the school audience without one: refused. */
+    assert_int_equal(ay_topic_escalation(t, "d01", "school"), AY_ERR_INVALID);
+    assert_int_equal(ay_topic_escalation_feed(t, "d01", "school", NULL), AY_ERR_INVALID);
+    assert_int_equal(ay_topic_escalation_feed(t, "d01", "school", ""), AY_ERR_INVALID);
+    assert_int_equal(ay_topic_escalation_school(t, "d01", "+"), AY_ERR_INVALID);
+    assert_int_equal(ay_topic_parse("ay/v1/d01/escalation/school", &p, err), AY_ERR_INVALID);
+    assert_int_equal(ay_topic_parse("ay/v1/d01/escalation/bureau/sch-0102", &p, err),
+                     AY_ERR_INVALID);
+    /* A school's acknowledgement names its device. */
+    assert_int_equal(ay_topic_ack(t, "d01", "school", "app-0102-01"), AY_OK);
+    assert_string_equal(t, "ay/v1/d01/ack/school/app-0102-01");
+    assert_int_equal(ay_topic_parse(t, &p, err), AY_OK);
+    assert_int_equal(p.cls, AY_TOPIC_ACK);
+    assert_string_equal(p.kind, "school");
+    assert_string_equal(p.device, "app-0102-01");
+}
+
 static void test_topic_rejects_what_is_not_in_the_tree(void **state)
 {
     (void)state;
@@ -94,6 +133,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topic_school_round_trip),
         cmocka_unit_test(test_topic_receipt_escalation_ack),
+        cmocka_unit_test(test_topic_school_escalation_feed_is_per_school),
         cmocka_unit_test(test_topic_rejects_what_is_not_in_the_tree),
         cmocka_unit_test(test_topic_builders_refuse_wildcards_in_ids),
     };

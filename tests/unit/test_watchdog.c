@@ -285,6 +285,121 @@ static void test_watchdog_json_ack_and_json_escalation(void **state)
     free(buf);
 }
 
+static struct watchdog_esc school_escalation(const char *school)
+{
+    struct watchdog_esc e;
+    struct ay_district_policy p;
+    struct ay_esc_notice out[AY_ESC_NOTICES_MAX];
+    int n = 0;
+    memset(&e, 0, sizeof(e));
+    ay_policy_defaults(&p);
+    snprintf(e.id, sizeof(e.id), ESC);
+    snprintf(e.district, sizeof(e.district), "d01");
+    snprintf(e.school, sizeof(e.school), "%s", school);
+    e.audience = AY_AUDIENCE_SCHOOL;
+    e.reason = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE;
+    ay_esc_start(&e.state, &p.chains[AY_AUDIENCE_SCHOOL], 1, 3600, NOW - 60000000, out, &n);
+    return e;
+}
+
+/* Issue 12: a school acknowledges through its devices, its own school's
+ * escalations only (the registry says whose the device is); the refusals
+ * say why in Chinese and English. */
+static void test_watchdog_school_ack_only_of_its_own_school(void **state)
+{
+    (void)state;
+    struct watchdog_esc e = school_escalation("sch-0102");
+    struct watchdog_ack *a =
+        ack_of("ay/v1/d01/ack/school/app-0102-01", "app-0102-01", "ACK_KIND_RECEIVED");
+    assert_int_equal(a->outcome, WATCHDOG_ACK_PENDING);
+    assert_true(watchdog_ack_is_school(a));
+    /* Another school's device. */
+    snprintf(a->school, sizeof(a->school), "sch-0103");
+    watchdog_ack_apply(a, &e);
+    assert_int_equal(a->outcome, WATCHDOG_ACK_REJECTED);
+    assert_non_null(strstr(a->reason, "is for school sch-0102; device app-0102-01 is of school "
+                                      "sch-0103 (只能签收本校的通报)"));
+    assert_int_equal(e.state.status, AY_ESC_OPEN);
+    watchdog_ack_free(a);
+    /* A device the registry does not know (or disabled). */
+    a = ack_of("ay/v1/d01/ack/school/app-0102-01", "app-0102-01", "ACK_KIND_RECEIVED");
+    watchdog_ack_apply(a, &e);
+    assert_int_equal(a->outcome, WATCHDOG_ACK_REJECTED);
+    assert_non_null(strstr(a->reason, "not an enabled device of a school in the registry"));
+    assert_non_null(strstr(a->reason, "未登记或已停用的设备不能签收"));
+    watchdog_ack_free(a);
+    /* Its own school's: acknowledged. */
+    a = ack_of("ay/v1/d01/ack/school/app-0102-01", "app-0102-01", "ACK_KIND_RECEIVED");
+    snprintf(a->school, sizeof(a->school), "sch-0102");
+    watchdog_ack_apply(a, &e);
+    assert_int_equal(a->outcome, WATCHDOG_ACK_STORED);
+    assert_int_equal(e.state.status, AY_ESC_ACKNOWLEDGED);
+    char topic[AY_TOPIC_MAX];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(watchdog_ack_receipt_pack(a, "svc", NOW, &buf, &len, topic), AY_OK);
+    assert_string_equal(topic, "ay/v1/d01/ack-receipt/school/app-0102-01");
+    free(buf);
+    watchdog_ack_free(a);
+    /* A school's device cannot acknowledge the bureau's escalation. */
+    struct watchdog_esc b = bureau_escalation();
+    a = ack_of("ay/v1/d01/ack/school/app-0102-01", "app-0102-01", "ACK_KIND_RECEIVED");
+    snprintf(a->school, sizeof(a->school), "sch-0102");
+    watchdog_ack_apply(a, &b);
+    assert_int_equal(a->outcome, WATCHDOG_ACK_REJECTED);
+    assert_non_null(strstr(a->reason, "is addressed to bureau, not school"));
+    watchdog_ack_free(a);
+    /* Nor is a bureau account's ack a school's. */
+    a = ack_of("ay/v1/d01/ack/bureau/bureau-01", "bureau-01", "ACK_KIND_RECEIVED");
+    assert_false(watchdog_ack_is_school(a));
+    watchdog_ack_free(a);
+    assert_true(watchdog_ack_school_may("sch-0102", "sch-0102"));
+    assert_false(watchdog_ack_school_may("sch-0102", "sch-0103"));
+    assert_false(watchdog_ack_school_may("", ""));
+    assert_false(watchdog_ack_school_may("sch-0102", NULL));
+}
+
+/* Escalations to a school go on that school's own feed, with AUDIENCE_SCHOOL. */
+static void test_watchdog_school_escalation_on_the_schools_feed(void **state)
+{
+    (void)state;
+    struct watchdog_note n;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char topic[AY_TOPIC_MAX];
+    struct ay_district_policy p;
+
+    memset(&n, 0, sizeof(n));
+    ay_policy_defaults(&p);
+    snprintf(n.id, sizeof(n.id), "e4b7d0a3-6f9c-4b2e-8a5d-1f4c7b0e3a69");
+    snprintf(n.escalation_id, sizeof(n.escalation_id), ESC);
+    snprintf(n.district, sizeof(n.district), "d01");
+    snprintf(n.school, sizeof(n.school), "sch-0102");
+    snprintf(n.subject_id, sizeof(n.subject_id), "btn-0102-01");
+    snprintf(n.target, sizeof(n.target), "safety_office");
+    n.audience = AY_AUDIENCE_SCHOOL;
+    n.level = 1;
+    n.chain = p.chains[AY_AUDIENCE_SCHOOL];
+    n.subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_DEVICE;
+    n.reason = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE;
+    assert_int_equal(watchdog_escalation_pack(&n, "svc", NOW, &buf, &len, topic), AY_OK);
+    assert_string_equal(topic, "ay/v1/d01/escalation/school/sch-0102");
+    Anyuan__V1__Escalation *m = anyuan__v1__escalation__unpack(NULL, len, buf);
+    assert_non_null(m);
+    assert_int_equal(m->audience, ANYUAN__V1__AUDIENCE__AUDIENCE_SCHOOL);
+    assert_string_equal(m->target_name, "校安办");
+    anyuan__v1__escalation__free_unpacked(m, NULL);
+    free(buf);
+    assert_int_equal(watchdog_escalation_pack_as(&n, "svc", NOW, AY_WIRE_JSON, &buf, &len, topic),
+                     AY_OK);
+    assert_string_equal(topic, "ay/v1/d01/escalation/school/sch-0102/json");
+    assert_non_null(strstr((const char *)buf, "\"audience\":\"AUDIENCE_SCHOOL\""));
+    free(buf);
+    /* Without its school there is no feed to put it on. */
+    n.school[0] = '\0';
+    assert_int_equal(watchdog_escalation_pack(&n, "svc", NOW, &buf, &len, topic), AY_ERR_INVALID);
+}
+
 /* The police acknowledge an alarm on the feed by the alarm's own id: that
  * names the alarm's police escalation; an escalation's own id still wins,
  * and another audience's alarm escalation is not it. */
@@ -333,6 +448,8 @@ int main(void)
         cmocka_unit_test(test_watchdog_ack_receipt_goes_to_the_account),
         cmocka_unit_test(test_watchdog_json_ack_and_json_escalation),
         cmocka_unit_test(test_watchdog_police_ack_by_alarm_id_finds_the_alarm_escalation),
+        cmocka_unit_test(test_watchdog_school_ack_only_of_its_own_school),
+        cmocka_unit_test(test_watchdog_school_escalation_on_the_schools_feed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,12 @@ static bool add_args(const struct ayctl_config *cfg, int argc, char **argv, stru
         }
     }
     w->service = role && strcmp(role, "service") == 0;
+    if (role && strcmp(role, AY_TOPIC_AUDIENCE_SCHOOL) == 0) {
+        ayctl_fail("account add: a school has no accounts of people: it reads its escalations "
+                   "and acknowledges them through a device of its own (ayctl device add "
+                   "--school S --kind app)");
+        return false;
+    }
     if (w->name == NULL || role == NULL ||
         (!w->service && !ay_audience_parse(role, &w->audience))) {
         ayctl_fail("usage: ayctl account add --role police|bureau|government|service "

@@ -138,7 +138,7 @@ const char *ayctl_audience(const struct ayctl_config *cfg, const char *option)
     if (a == NULL || *a == '\0')
         a = "bureau";
     if (!ay_audience_parse(a, &parsed)) {
-        ayctl_fail("unknown audience \"%s\": use police, bureau or government", a);
+        ayctl_fail("unknown audience \"%s\": use police, bureau, government or school", a);
         return NULL;
     }
     return ay_audience_word(parsed);

@@ -22,7 +22,8 @@ static const struct ay_config_def defs[] = {
      "pub: wait for the backbone's receipt (false: only the broker's acknowledgement)"},
     {"audience", "AY_AUDIENCE", AY_CFG_STRING, "bureau", 0, 0,
      offsetof(struct ayctl_config, audience),
-     "watch, ack: the account's audience (police, bureau or government)"},
+     "watch, ack: the account's audience (police, bureau or government; school: a device "
+     "of the configured school)"},
     {"broker_admin_url", "AY_BROKER_ADMIN_URL", AY_CFG_STRING, NULL, 0, 0,
      offsetof(struct ayctl_config, broker_admin_url),
      "device, account: broker URL of the dynsec admin connection (default: mqtt_url)"},
@@ -97,7 +98,8 @@ static const char usage[] =
     "      [--conf FILE]          a person's or service's account; prints its secret\n"
     "  account list | account disable|enable|rotate|remove NAME\n"
     "\n"
-    "For police, bureau and government staff (text in Chinese; --lang en: English):\n"
+    "For police, bureau and government staff, and schools through their devices\n"
+    "(audience school; text in Chinese; --lang en: English):\n"
     "  watch [--audience A] [--count N] [--lang en] [--json]\n"
     "                             print each escalation of your audience as a line\n"
     "  ack ESCALATION_ID STATE [--note TEXT] [--by NAME] [--audience A] [--no-receipt]\n"

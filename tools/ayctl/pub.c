@@ -200,7 +200,7 @@ static enum ay_err topic_for(const struct ayctl_config *cfg, const struct pub_ar
         return ay_topic_ack(topic, cfg->common.district, audience,
                             cfg->common.mqtt_username ? cfg->common.mqtt_username : "");
     if (strcmp(t->name, "escalation") == 0)
-        return ay_topic_escalation(topic, cfg->common.district, audience);
+        return ay_topic_escalation_feed(topic, cfg->common.district, audience, cfg->school);
     return AY_ERR_INVALID;
 }
 

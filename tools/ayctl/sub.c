@@ -3,7 +3,8 @@
  *   {"topic":"ay/v1/d01/police/alarm","type":"police-alarm","wire":"protobuf","message":{...}}
  * Feed `alarm` is the district's police alarm feed (what police accounts
  * may read); `raw-alarm` and `raw-alarm-cancel` are the devices' own topics
- * (for service accounts). Either wire form is read (lib/ay_wire: the
+ * (for service accounts); `escalation school` is the configured school's
+ * own escalation feed. Either wire form is read (lib/ay_wire: the
  * content type, else the first byte; "wire" says which); `--wire json`
  * subscribes to the JSON twin of the alarm and escalation feeds.
  * A message that cannot be decoded is printed with "error" instead of
@@ -155,6 +156,9 @@ static int feed_filter(const struct ayctl_config *cfg, const char *feed, const c
         n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/school/+/+/alarm", d);
     else if (strcmp(feed, "raw-alarm-cancel") == 0)
         n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/school/+/+/alarm-cancel", d);
+    else if (strcmp(feed, "escalation") == 0 && arg && strcmp(arg, AY_TOPIC_AUDIENCE_SCHOOL) == 0)
+        /* The configured school's own feed. */
+        n = ay_topic_escalation_school(out, d, cfg->school ? cfg->school : "") == AY_OK ? 0 : -1;
     else if (strcmp(feed, "escalation") == 0)
         n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/escalation/%s", d, arg ? arg : "+");
     else if (strcmp(feed, "ack") == 0)
@@ -167,7 +171,8 @@ static int feed_filter(const struct ayctl_config *cfg, const char *feed, const c
         n = snprintf(out, AY_TOPIC_MAX, "ay/v1/%s/#", d);
     else {
         ayctl_fail("unknown feed \"%s\": use alarm (the police feed), raw-alarm, "
-                   "raw-alarm-cancel, escalation [police|bureau], ack, receipt, school [SCHOOL], "
+                   "raw-alarm-cancel, escalation [police|bureau|government|school], ack, "
+                   "receipt, school [SCHOOL], "
                    "all, or --topic FILTER",
                    feed);
         return AYCTL_EXIT_USAGE;

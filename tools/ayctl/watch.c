@@ -1,7 +1,9 @@
 /*
  * ayctl watch: the escalation feed of one audience (police, bureau or
- * government) of the configured district, one line per escalation for a
- * person to read (people_text.c), or JSON lines as `ayctl sub` prints them.
+ * government) of the configured district, or of the configured school
+ * (audience school, through a device of that school), one line per
+ * escalation for a person to read (people_text.c), or JSON lines as `ayctl
+ * sub` prints them.
  *
  * Enforces for people what domain.md rules 1, 2 and 6 need from them: each
  * escalation says who it is for, why, and by when to acknowledge, with the
@@ -156,8 +158,11 @@ int ayctl_watch(const struct ayctl_config *cfg, int argc, char **argv)
     const char *audience = ayctl_audience(cfg, a.audience);
     if (audience == NULL)
         return AYCTL_EXIT_USAGE;
-    if (ay_topic_escalation(topic, cfg->common.district, audience) != AY_OK) {
-        ayctl_fail("watch: invalid district \"%s\"", cfg->common.district);
+    if (ay_topic_escalation_feed(topic, cfg->common.district, audience, cfg->school) != AY_OK) {
+        ayctl_fail("watch: invalid district \"%s\"%s", cfg->common.district,
+                   strcmp(audience, AY_TOPIC_AUDIENCE_SCHOOL) == 0
+                       ? " or school (the school audience needs school = S in the configuration)"
+                       : "");
         return AYCTL_EXIT_USAGE;
     }
     if (load_zone(cfg, &zone, &policy) != AY_OK)
