@@ -116,7 +116,11 @@ out=$(ay_ctl app0102-3 ack "$(jq -r .message.escalationId <<<"$b")" received 2>&
   ay_fail "a school acknowledged the bureau's escalation: $out"
 grep -q 'is addressed to bureau, not school' <<<"$out" || ay_fail "refusal: $out"
 
-# 4. Back: the school is told, and the bureau.
+# 4. Back: the school is told, and the bureau; the school's staff read it
+#    with ayctl watch (audience school, the configured school's feed).
+ay_ctl app0102-3 watch --count 1 >"$AY_T/watch.out" 2>>"$AY_T/log/watch-app.log" &
+watch_pid=$!
+ay_wait_until 30 "watch subscribed" ay_log_has watch-app 'msg=subscribed' || ay_fail "watch did not subscribe"
 ay_ctl dev1 heartbeat --interval 60 --count 1 >/dev/null 2>>"$AY_T/log/hb1.log" || ay_fail "heartbeat"
 back='.message.kind == "NOTIFICATION_KIND_RESOLVED"'
 ay_wait_until 15 "its return told to the school" has sfeed "$back" ||
@@ -127,6 +131,9 @@ ay_expect_eq "the school's RESOLVED notice" "$esc|AUDIENCE_SCHOOL|ay/v1/d01/esca
   "$(lines sfeed | jq -r "select($back) | [.message.escalationId, .message.audience, .topic] | join(\"|\")")"
 grep -q '已恢复在线' <<<"$(lines sfeed | jq -r "select($back) | .message.summary")" ||
   ay_fail "the return's words: $(lines sfeed)"
+wait "$watch_pid" || ay_fail "ayctl watch: $(cat "$AY_T/watch.out" "$AY_T/log/watch-app.log")"
+grep -q '测试学校 报警设备 btn-0102-11.*已恢复在线.*| 致 校安办 | 已恢复 |' "$AY_T/watch.out" ||
+  ay_fail "ayctl watch of the school: $(cat "$AY_T/watch.out")"
 ay_expect_eq "both resolved" "resolved resolved" \
   "$(ay_psql "SELECT string_agg(status, ' ') FROM escalations
               WHERE reason = 'ESCALATION_REASON_DEVICE_OFFLINE' AND summary_zh LIKE '%btn-0102-11%'")"
