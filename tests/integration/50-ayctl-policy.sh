@@ -5,7 +5,8 @@
 # what changed; import replaces the whole document; every kind of invalid
 # input (a bad value, an unknown key, a bad path, a route to a step that
 # does not exist, an unknown time zone, a file that is not JSON) is refused
-# with exit 2 and the key named, and nothing is stored.
+# with exit 2 and the key named, and nothing is stored; the school's chain
+# and the device route to the school (issue 12) likewise.
 source "$AY_SOURCE_DIR/tests/lib/harness.sh"
 ay_test_init
 ay_test_start_pg
@@ -163,4 +164,24 @@ has_err "written_report: expected a duration"
 ctl policy set written_report 3h --district d03 || ay_fail "fixing d03: $(cat "$err")"
 ay_expect_eq "d03 fixed" '{"written_report": "3h"}' \
   "$(ay_psql "SELECT doc FROM policies WHERE district_id = 'd03'")"
+
+# 10. The school audience (issue 12): its chain and the device route, shown
+# and set like the others; errors name the key.
+ctl policy show --district d02 || ay_fail "show d02: $(cat "$err")"
+ay_expect_eq "default school chain" "safety_office 校安办 15m 5m" \
+  "$(jq -r '.chains.school[] | "\(.target) \(.name_zh) \(.ack_timeout) \(.reminder)"' "$out")"
+ay_expect_eq "default device route" '["bureau","school"]' "$(jq -c .routing.device "$out")"
+ctl policy set 'chains.school[0].ack_timeout' 30m --district d02 || ay_fail "school chain: $(cat "$err")"
+has_err "chains.school[0].ack_timeout: 15m -> 30m"
+ctl policy set routing.device '["school"]' --district d02 || ay_fail "device route: $(cat "$err")"
+has_err 'routing.device: ["bureau","school"] -> ["school"]'
+ay_expect_eq "d02 stored" '30m|["school"]' \
+  "$(ay_psql "SELECT doc->'chains'->'school'->0->>'ack_timeout', doc->'routing'->>'device'
+              FROM policies WHERE district_id = 'd02'" | tr -d ' ')"
+rc=0; ctl policy set 'chains.school[0].reminder' often --district d02 || rc=$?
+ay_expect_eq "a bad school step" 2 "$rc"
+has_err "chains.school[0].reminder: expected a duration"
+rc=0; ctl policy set routing.device '["school@2"]' --district d02 || rc=$?
+ay_expect_eq "a route past the school's chain" 2 "$rc"
+has_err "routing.device: school@2, but chains.school has 1 step(s)"
 ay_test_pass
