@@ -718,14 +718,25 @@ static void escalate(struct recorder_item *it, const struct recorder_district *d
                      const struct recorder_facts *f, enum ay_route_kind route, int reason,
                      const struct ay_esc_subject *s, const struct ay_esc_missed *m, unsigned flags)
 {
-    if (it->plans == NULL && (it->plans = calloc(RECORDER_PLANS_MAX, sizeof(*it->plans))) == NULL)
-        return; /* no memory: the watchdog still fires what is missed */
+    /* Planned on the stack, kept at their size: a plan is ~4 KB, and
+     * RECORDER_PLANS_MAX of them for every alarm of a batch of a thousand
+     * made the recorder's memory (and the time to zero it) grow with the
+     * batch (bench/README.md, issue 15). */
+    struct ay_esc_plan out[AY_AUDIENCE_COUNT];
+
     if (it->nplans + AY_AUDIENCE_COUNT > RECORDER_PLANS_MAX)
         return;
     int32_t offset = d->tz && m ? ay_tz_offset_s(d->tz, m->due_us) : 8 * 3600;
     (void)f;
-    it->nplans += ay_escalate_plan(&d->policy, route, reason, s, m, offset, it->received_us, flags,
-                                   it->plans + it->nplans);
+    int k = ay_escalate_plan(&d->policy, route, reason, s, m, offset, it->received_us, flags, out);
+    if (k <= 0)
+        return;
+    struct ay_esc_plan *grown = realloc(it->plans, (size_t)(it->nplans + k) * sizeof(*grown));
+    if (grown == NULL)
+        return; /* no memory: the watchdog still fires what is missed */
+    memcpy(grown + it->nplans, out, (size_t)k * sizeof(*out));
+    it->plans = grown;
+    it->nplans += k;
 }
 
 static void incident_subject(const struct recorder_item *it, const char *incident_id, int category,
