@@ -443,25 +443,39 @@ static bool parse_args(int argc, char **argv, struct options *o, struct device *
 
 /* The state directory holds the outbox and the CA: one per device. Only
  * one process may use it (a second one would take over the first one's
- * connection, the same client id, and its outbox): the lock is held until
- * exit. Returns the lock's descriptor, or -1. */
+ * connection, the same client id, and its outbox): STATE/pid is locked
+ * until exit. Returns its descriptor, or -1. */
 static int lock_state(const char *state)
 {
     char path[DEV_PATH + 8];
     int fd = -1;
 
-    if (mkdir(state, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "ay-device: cannot make %s: %s\n", state, strerror(errno));
-        return -1;
+    /* mkdir -p */
+    snprintf(path, sizeof(path), "%s", state);
+    for (char *slash = path + 1;; slash++) {
+        bool end = *slash == '\0';
+        if (*slash != '/' && !end)
+            continue;
+        *slash = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            fprintf(stderr, "ay-device: cannot make %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        if (end)
+            break;
+        *slash = '/';
     }
-    if (snprintf(path, sizeof(path), "%s/lock", state) < (int)sizeof(path))
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (snprintf(path, sizeof(path), "%s/pid", state) < (int)sizeof(path))
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
         fprintf(stderr, "ay-device: %s: another ay-device uses this state directory\n", state);
         if (fd >= 0)
             close(fd);
         return -1;
     }
+    /* The file also tells our pid: kill -USR1 $(cat STATE/pid) presses the button. */
+    if (ftruncate(fd, 0) != 0 || dprintf(fd, "%ld\n", (long)getpid()) < 0)
+        fprintf(stderr, "ay-device: %s: cannot write the pid: %s\n", path, strerror(errno));
     return fd;
 }
 
