@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define DEV_ERRLEN   256
 #define DEV_ID_LEN   33  /* ids: 1..32 characters of a-z 0-9 '-' (contract 7.2) */
@@ -105,6 +106,7 @@ struct dev_outbox {
     char rejected[DEV_PATH];    /* STATE/rejected */
     struct dev_outbox_entry *e; /* oldest first */
     size_t n, cap;
+    struct timespec last_mtime; /* of the newest file: the next one's is later */
 };
 
 /* Opens (makes) state_dir/outbox and loads what a previous run left there. */

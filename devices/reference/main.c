@@ -62,6 +62,7 @@ struct device {
     struct dev_link link;
     enum link_state state;
     int64_t reconnect_at_ms, heartbeat_at_ms;
+    int64_t asked_at_ms; /* when the CONNECT or SUBSCRIBE now awaited was sent */
     int reconnect_wait_ms;
     int heartbeat_s, receipt_wait_ms, max_wait_ms;
     sig_atomic_t presses_seen;
@@ -116,6 +117,7 @@ static void connect_now(struct device *d)
     if (dev_msg_status(&d->p, "DEVICE_STATE_OFFLINE", &will) == 0 &&
         dev_link_connect(&d->link, will.json, err) == 0) {
         d->state = CONNECTING;
+        d->asked_at_ms = now_ms();
     } else {
         dev_log("warn", "msg=\"could not connect\" err=\"%s\"", err);
         d->state = DOWN;
@@ -181,7 +183,8 @@ static void queue_message(struct device *d, const char *kind, struct dev_msg *m)
                 "err=\"%s\"",
                 kind, m->id, err);
         if (d->state == UP)
-            dev_link_publish(&d->link, kind[0] == 'a' ? d->p.topic_alarm : d->p.topic_notice,
+            dev_link_publish(&d->link,
+                             strcmp(kind, "alarm") == 0 ? d->p.topic_alarm : d->p.topic_notice,
                              m->json, err);
         return;
     }
@@ -316,6 +319,7 @@ static void handle_event(struct device *d, struct dev_event *ev)
     switch (ev->kind) {
     case DEV_EV_CONNECTED:
         d->state = SUBSCRIBING;
+        d->asked_at_ms = now_ms();
         if (dev_link_subscribe(&d->link, err) != 0)
             connection_down(d, err);
         break;
@@ -330,6 +334,27 @@ static void handle_event(struct device *d, struct dev_event *ev)
     case DEV_EV_MESSAGE:
         on_receipt(d, ev->payload, ev->len);
         break;
+    }
+}
+
+/* Paho answers a CONNECT within its connectTimeout (10 s) and a SUBSCRIBE
+ * while connected; should an answer still not come (an event lost for
+ * want of memory), the device does not wait forever: after 30 s it asks
+ * again. */
+static void check_unanswered(struct device *d)
+{
+    char err[DEV_ERRLEN] = "";
+
+    if ((d->state != CONNECTING && d->state != SUBSCRIBING) || now_ms() - d->asked_at_ms < 30000)
+        return;
+    dev_log("warn", "msg=\"no answer from the broker within 30 s, asking again\"");
+    if (d->state == CONNECTING) {
+        d->state = DOWN;
+        d->reconnect_at_ms = now_ms();
+    } else if (dev_link_subscribe(&d->link, err) != 0) {
+        connection_down(d, err);
+    } else {
+        d->asked_at_ms = now_ms();
     }
 }
 
@@ -366,11 +391,12 @@ static void run(struct device *d)
             d->presses_seen++;
             press_button(d, false);
         }
+        check_unanswered(d);
         if (d->state == DOWN && now_ms() >= d->reconnect_at_ms)
             connect_now(d);
         if (d->state == UP && now_ms() >= d->heartbeat_at_ms) {
             send_status(d, "DEVICE_STATE_HEARTBEAT");
-            d->heartbeat_at_ms += (int64_t)d->heartbeat_s * 1000;
+            d->heartbeat_at_ms = now_ms() + (int64_t)d->heartbeat_s * 1000;
         }
         send_due(d);
     }

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -52,9 +53,9 @@ static int make_dir(const char *path, char err[DEV_ERRLEN])
 }
 
 /* Writes len bytes to path durably: temporary file, fsync, rename, fsync
- * of the directory. */
+ * of the directory. mtime, if not NULL, is set as the file's time. */
 static int write_durably(const char *dir, const char *name, const char *data, size_t len,
-                         char err[DEV_ERRLEN])
+                         const struct timespec *mtime, char err[DEV_ERRLEN])
 {
     char tmp[DEV_PATH + 64], path[DEV_PATH + 64];
     int fd = -1;
@@ -76,6 +77,10 @@ static int write_durably(const char *dir, const char *name, const char *data, si
             goto cleanup;
         }
         done += (size_t)n;
+    }
+    if (mtime && futimens(fd, (struct timespec[2]){*mtime, *mtime}) != 0) {
+        dev_errf(err, "cannot set the time of %s: %s", tmp, strerror(errno));
+        goto cleanup;
     }
     if (fsync(fd) != 0) {
         dev_errf(err, "cannot sync %s: %s", tmp, strerror(errno));
@@ -110,8 +115,9 @@ static int append(struct dev_outbox *o, const char *id, const char *kind)
     return 0;
 }
 
-/* Oldest first, so that messages that depend on each other (a report
- * after its notice) go out in the order they were made. */
+/* Oldest first, so that messages go out again in the order they were
+ * made. The file times say it: dev_outbox_put gives each file a time later
+ * than the one before (the clock alone may give two files the same). */
 struct found {
     char name[256];
     struct timespec mtime;
@@ -168,6 +174,8 @@ int dev_outbox_open(struct dev_outbox *o, const char *state_dir, char err[DEV_ER
         }
         snprintf(f[n].name, sizeof(f[n].name), "%s", de->d_name);
         f[n++].mtime = st.st_mtim;
+        if (by_mtime(&f[n - 1], &(struct found){.mtime = o->last_mtime}) > 0)
+            o->last_mtime = st.st_mtim;
     }
     if (n > 0)
         qsort(f, n, sizeof(*f), by_mtime);
@@ -192,9 +200,20 @@ int dev_outbox_put(struct dev_outbox *o, const char *id, const char *kind, const
 {
     char name[DEV_UUID_LEN + 20];
 
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (now.tv_sec < o->last_mtime.tv_sec ||
+        (now.tv_sec == o->last_mtime.tv_sec && now.tv_nsec <= o->last_mtime.tv_nsec)) {
+        now = o->last_mtime;
+        if (++now.tv_nsec == 1000000000) {
+            now.tv_sec++;
+            now.tv_nsec = 0;
+        }
+    }
     snprintf(name, sizeof(name), "%s.%s", id, kind);
-    if (write_durably(o->dir, name, json, strlen(json), err) != 0)
+    if (write_durably(o->dir, name, json, strlen(json), &now, err) != 0)
         return -1;
+    o->last_mtime = now;
     if (append(o, id, kind) != 0) {
         dev_errf(err, "out of memory");
         return -1;
@@ -259,7 +278,7 @@ int dev_outbox_done(struct dev_outbox *o, const char *id, const char *rejected_r
         snprintf(to, sizeof(to), "%s/%s.%s", rej, e->id, e->kind);
         snprintf(name, sizeof(name), "%s.reason", e->id);
         if (make_dir(rej, err) != 0 ||
-            write_durably(rej, name, rejected_reason, strlen(rejected_reason), err) != 0)
+            write_durably(rej, name, rejected_reason, strlen(rejected_reason), NULL, err) != 0)
             return -1;
         if (rename(path, to) != 0) {
             dev_errf(err, "cannot move %s to %s: %s", path, rej, strerror(errno));
