@@ -8,7 +8,7 @@
 # start reads it), its receipts (stdout) in $AY_T/NAME.out and its log in
 # $AY_T/log/NAME.log. NAME: letters and digits.
 
-AY_DEVICE="$AY_BUILD_DIR/devices/reference/ay-device"
+AY_DEVICE="${AY_DEVICE:-$AY_BUILD_DIR/devices/reference/ay-device}" # another build: AY_DEVICE=…
 declare -gA DV_FDS=()
 # Short timings: heartbeat every second, re-send after 1 s, at most 2 s.
 DV_ARGS=(--heartbeat-s 1 --receipt-wait-ms 1000 --max-wait-ms 2000)
