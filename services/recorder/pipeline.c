@@ -230,7 +230,7 @@ static void finish_item(struct recorder_pipeline *p, struct recorder_item *it)
 
 static void log_stats(struct recorder_pipeline *p, const char *msg)
 {
-    char stored[24], dups[24], rejected[24], unstored[24], queued[24];
+    char stored[24], dups[24], rejected[24], unstored[24], queued[24], receipts[24];
     struct ay_outbox_stats ob;
 
     pthread_mutex_lock(&p->lock);
@@ -242,8 +242,9 @@ static void log_stats(struct recorder_pipeline *p, const char *msg)
     snprintf(rejected, sizeof(rejected), "%llu", c.rejected);
     snprintf(unstored, sizeof(unstored), "%llu", c.unstored);
     snprintf(queued, sizeof(queued), "%zu", ay_queue_len(p->q));
+    snprintf(receipts, sizeof(receipts), "%zu", ob.queued + ob.inflight);
     ay_log_info(msg, "stored", stored, "duplicates", dups, "rejected", rejected, "unstored",
-                unstored, "queued", queued, NULL);
+                unstored, "queued", queued, "receipts_queued", receipts, NULL);
 }
 
 /* Worker 0, now and then: the stats line and the rate limiter's counts. */
