@@ -517,7 +517,7 @@ static void on_disconnect(struct mosquitto *m, void *arg, int rc, const mosquitt
 static bool limit_to_one_more(struct rlimit *saved)
 {
     struct rlimit rl;
-    int fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC); /* the lowest free descriptor */
 
     if (fd < 0 || getrlimit(RLIMIT_NOFILE, saved) != 0) {
         if (fd >= 0)
