@@ -42,16 +42,24 @@
 
 #include "device.h"
 
-/* Signal handlers only count or flag; the main loop acts. */
+/* Signal handlers only count or flag, and wake the main loop's poll() by
+ * writing a byte to the link's wake pipe (write(2) is async-signal-safe):
+ * a press is acted on at once, even one that comes just before poll(). */
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t button_presses; /* SIGUSR1: one press each */
+static int signal_wake_fd = -1;              /* set once, before the handlers */
 
 static void on_signal(int sig)
 {
+    int saved = errno;
     if (sig == SIGUSR1)
         button_presses++;
     else
         stop_requested = 1;
+    if (signal_wake_fd >= 0 && write(signal_wake_fd, "s", 1) < 0) {
+        /* pipe full: the loop is awake anyway */
+    }
+    errno = saved;
 }
 
 enum link_state { DOWN, CONNECTING, SUBSCRIBING, UP };
@@ -553,6 +561,7 @@ int main(int argc, char **argv)
         dev_log("error", "msg=\"cannot make the MQTT client\" err=\"%s\"", err);
         goto cleanup;
     }
+    signal_wake_fd = d.link.wake[1];
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
@@ -571,6 +580,7 @@ int main(int argc, char **argv)
     dev_log("info", "msg=stopped outbox=%zu", d.outbox.n);
     code = 0;
 cleanup:
+    signal_wake_fd = -1; /* the pipe is closed next */
     if (link_made)
         dev_link_cleanup(&d.link, 2000);
     dev_outbox_close(&d.outbox);
