@@ -71,10 +71,18 @@ dv_cmd() {
 # device's stdout and prints it.
 dv_receipt() {
   local name=$1 id=$2 secs=${3:-30}
-  dv__has() { jq -e --arg id "$2" 'select(.refMessageId == $id)' "$AY_T/$1.out" >/dev/null 2>&1; }
-  ay_wait_until "$secs" "receipt of $id" dv__has "$name" "$id" ||
-    ay_fail "no receipt for $id on $name's stdout: $(tail -n 8 "$AY_T/log/$name.log")"
-  jq -c --arg id "$2" 'select(.refMessageId == $id)' "$AY_T/$name.out"
+  local deadline=$((SECONDS + secs)) out
+  # One read gives both the answer and what is printed: the file grows
+  # while it is read (a line may be half written), so what one jq saw is
+  # not taken as proof that a second one will.
+  while :; do
+    out=$(jq -c --arg id "$id" 'select(.refMessageId == $id)' "$AY_T/$name.out" 2>/dev/null | head -n 1)
+    [ -z "$out" ] || break
+    [ "$SECONDS" -lt "$deadline" ] ||
+      ay_fail "no receipt for $id on $name's stdout: $(tail -n 8 "$AY_T/log/$name.log")"
+    sleep 0.05
+  done
+  echo "$out"
 }
 
 # dv_outbox NAME: the files in the device's outbox, one a line.
