@@ -83,6 +83,21 @@ static enum ay_err exec_json(struct ay_pg *db, const char *stmt, cJSON *json, co
     return rc;
 }
 
+/* Runs stmt with rows (taken) as its one parameter, unless there are none. */
+static enum ay_err exec_rows(struct ay_pg *db, const char *stmt, cJSON *rows, bool ok,
+                             char err[AY_ERRLEN])
+{
+    if (!ok) {
+        cJSON_Delete(rows);
+        return AY_ERR_NOMEM;
+    }
+    if (cJSON_GetArraySize(rows) == 0) {
+        cJSON_Delete(rows);
+        return AY_OK;
+    }
+    return exec_json(db, stmt, rows, NULL, NULL, err);
+}
+
 static int enum_value(const ProtobufCEnumDescriptor *d, const char *name)
 {
     const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(d, name);
@@ -632,7 +647,6 @@ static enum ay_err end_absences(struct ay_pg *db, struct recorder_item **items, 
 {
     cJSON *rows = cJSON_CreateArray();
     bool ok = rows != NULL;
-    int k = 0;
 
     for (size_t i = 0; i < n && ok; i++) {
         const struct recorder_item *it = items[i];
@@ -643,23 +657,8 @@ static enum ay_err end_absences(struct ay_pg *db, struct recorder_item **items, 
              ay_json_str(o, "summary_zh", it->ended_words[0]) &&
              ay_json_str(o, "summary_en", it->ended_words[1]);
         ok = ay_json_push(rows, o) && ok;
-        k++;
     }
-    if (!ok) {
-        cJSON_Delete(rows);
-        return AY_ERR_NOMEM;
-    }
-    if (k == 0) {
-        cJSON_Delete(rows);
-        return AY_OK;
-    }
-    char *text = ay_json_print_free(rows);
-    if (text == NULL)
-        return AY_ERR_NOMEM;
-    const char *params[1] = {text};
-    enum ay_err rc = ay_pg_exec_prepared(db, "end_absences", 1, params, NULL, NULL, NULL, err);
-    free(text);
-    return rc;
+    return exec_rows(db, "end_absences", rows, ok, err);
 }
 
 /* The status statement: the messages and their devices' supervision. */
@@ -683,21 +682,6 @@ static enum ay_err upsert_status(struct ay_pg *db, const char *stmt, const char 
 static bool stored_as(const struct recorder_item *it, const char *type)
 {
     return it->outcome == RECORDER_STORED && strcmp(it->type->name, type) == 0;
-}
-
-/* Runs stmt with rows (taken) as its one parameter, unless there are none. */
-static enum ay_err exec_rows(struct ay_pg *db, const char *stmt, cJSON *rows, bool ok,
-                             char err[AY_ERRLEN])
-{
-    if (!ok) {
-        cJSON_Delete(rows);
-        return AY_ERR_NOMEM;
-    }
-    if (cJSON_GetArraySize(rows) == 0) {
-        cJSON_Delete(rows);
-        return AY_OK;
-    }
-    return exec_json(db, stmt, rows, NULL, NULL, err);
 }
 
 /* The rows of insert_hazards (a report's decided rectification deadline and
