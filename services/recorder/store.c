@@ -980,7 +980,6 @@ static enum ay_err run_deadlines(struct ay_pg *db, const char *stmt, cJSON *rows
     if (rc == AY_OK)
         rc = audit_deadlines(db, res, changes, err);
     if (rc == AY_OK) {
-        struct ay_pg_result *ids = NULL;
         const char **batch = calloc((size_t)ay_pg_nrows(res) + 1, sizeof(*batch));
         size_t k = 0;
         if (batch == NULL)
@@ -990,8 +989,7 @@ static enum ay_err run_deadlines(struct ay_pg *db, const char *stmt, cJSON *rows
                 batch[k++] = ay_pg_value(res, r, 0);
         /* Escalations of deadlines missed and now met: resolved, told. */
         if (rc == AY_OK && k > 0)
-            rc = exec_ids(db, "resolve_met", batch, k, &ids, err);
-        ay_pg_result_free(ids);
+            rc = exec_ids(db, "resolve_met", batch, k, NULL, err);
         free(batch);
     }
     ay_pg_result_free(res);

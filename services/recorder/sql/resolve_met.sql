@@ -25,4 +25,3 @@ WITH ended AS (
 UPDATE notifications SET state = 'cancelled', closed_at = clock_timestamp()
 WHERE escalation_id IN (SELECT id FROM ended) AND state = 'pending'
   AND kind <> 'NOTIFICATION_KIND_RESOLVED'
-RETURNING escalation_id::text
