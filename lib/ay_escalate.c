@@ -42,13 +42,6 @@ enum {
 
 /* ---- words --------------------------------------------------------------- */
 
-/* The label of value of a contract enum (lib/ay_labels); NULL if none. */
-static const char *label(const ProtobufCEnumDescriptor *d, int value, enum ay_lang lang)
-{
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
-    return v ? ay_label_of(v->name, lang) : NULL;
-}
-
 void ay_escalate_incident_words(const char *category, const char *severity,
                                 struct ay_esc_subject *s)
 {
@@ -156,12 +149,12 @@ static void summarize(struct ay_esc_plan *e, int32_t offset_s)
     const char *sz = s->school_zh[0] ? s->school_zh : s->school;
     const char *se = s->school_en[0] ? s->school_en : s->school;
     char due[32] = "";
-    const char *dz = e->missed.have
-                         ? label(&anyuan__v1__deadline_kind__descriptor, e->missed.kind, AY_LANG_ZH)
-                         : NULL;
-    const char *de = e->missed.have
-                         ? label(&anyuan__v1__deadline_kind__descriptor, e->missed.kind, AY_LANG_EN)
-                         : NULL;
+    const char *dz = e->missed.have ? ay_label(&anyuan__v1__deadline_kind__descriptor,
+                                               e->missed.kind, AY_LANG_ZH)
+                                    : NULL;
+    const char *de = e->missed.have ? ay_label(&anyuan__v1__deadline_kind__descriptor,
+                                               e->missed.kind, AY_LANG_EN)
+                                    : NULL;
 
     if (e->missed.have)
         local_text(e->missed.due_us, offset_s, due, sizeof(due));
@@ -273,8 +266,8 @@ static void late_words(int64_t late_s, enum ay_lang lang, char *buf, size_t cap)
 void ay_escalate_met_summary(const char *school_zh, const char *school_en, int deadline_kind,
                              int64_t late_s, char zh[AY_SUMMARY_MAX], char en[AY_SUMMARY_MAX])
 {
-    const char *kz = label(&anyuan__v1__deadline_kind__descriptor, deadline_kind, AY_LANG_ZH);
-    const char *ke = label(&anyuan__v1__deadline_kind__descriptor, deadline_kind, AY_LANG_EN);
+    const char *kz = ay_label(&anyuan__v1__deadline_kind__descriptor, deadline_kind, AY_LANG_ZH);
+    const char *ke = ay_label(&anyuan__v1__deadline_kind__descriptor, deadline_kind, AY_LANG_EN);
     const char *se = school_en && school_en[0] ? school_en : school_zh;
     char lz[32], le[32];
 
@@ -314,8 +307,8 @@ void ay_escalate_hazard_resolved_summary(int hazard_status, const struct ay_esc_
 {
     const char *sz = s->school_zh[0] ? s->school_zh : s->school;
     const char *se = s->school_en[0] ? s->school_en : s->school;
-    const char *tz = label(&anyuan__v1__hazard_status__descriptor, hazard_status, AY_LANG_ZH);
-    const char *te = label(&anyuan__v1__hazard_status__descriptor, hazard_status, AY_LANG_EN);
+    const char *tz = ay_label(&anyuan__v1__hazard_status__descriptor, hazard_status, AY_LANG_ZH);
+    const char *te = ay_label(&anyuan__v1__hazard_status__descriptor, hazard_status, AY_LANG_EN);
 
     if (hazard_status == ANYUAN__V1__HAZARD_STATUS__HAZARD_STATUS_CLOSED) {
         snprintf(zh, AY_SUMMARY_MAX, "%s %s已查验并销号，督办解除，无需再处置。", sz, s->what_zh);
