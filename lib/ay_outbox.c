@@ -220,17 +220,6 @@ enum ay_err ay_outbox_new(struct ay_mqtt *c, const struct ay_outbox_opts *o, str
     return AY_OK;
 }
 
-enum ay_err ay_outbox_put_take(struct ay_outbox *ob, const char *topic, void *payload, size_t len)
-{
-    return ay_outbox_put_take_cb(ob, topic, payload, len, NULL, NULL);
-}
-
-enum ay_err ay_outbox_put_take_cb(struct ay_outbox *ob, const char *topic, void *payload,
-                                  size_t len, ay_mqtt_done_fn *done, void *arg)
-{
-    return ay_outbox_put_take_typed(ob, topic, NULL, payload, len, done, arg);
-}
-
 enum ay_err ay_outbox_put_take_typed(struct ay_outbox *ob, const char *topic,
                                      const char *content_type, void *payload, size_t len,
                                      ay_mqtt_done_fn *done, void *arg)

@@ -48,20 +48,14 @@ enum ay_err ay_outbox_new(struct ay_mqtt *c, const struct ay_outbox_opts *o, str
                           char err[AY_ERRLEN]);
 
 /* Queues a publish of payload (taken on AY_OK: a malloc'd buffer the outbox
- * frees) to topic (copied). Never waits. AY_ERR_FULL when the queue is at
- * its limits, AY_ERR_CLOSED after ay_outbox_close: the caller still owns
- * payload then. */
-enum ay_err ay_outbox_put_take(struct ay_outbox *ob, const char *topic, void *payload, size_t len);
-
-/* The same, and done(arg, rc, reason) is called exactly once if this
- * returns AY_OK: AY_OK when the broker acknowledged the publish (on a Paho
+ * frees) to topic (copied), with the MQTT v5 content type content_type
+ * (copied; NULL: none), e.g. lib/ay_wire's AY_WIRE_CT_JSON for a JSON
+ * receipt. Never waits. AY_ERR_FULL when the queue is at its limits,
+ * AY_ERR_CLOSED after ay_outbox_close: the caller still owns payload then.
+ * done (may be NULL) is called exactly once if this returns AY_OK:
+ * done(arg, AY_OK, ...) when the broker acknowledged the publish (on a Paho
  * thread), an error when it was refused or lost, AY_ERR_CLOSED when the
  * outbox closed before sending it (on the closing thread). */
-enum ay_err ay_outbox_put_take_cb(struct ay_outbox *ob, const char *topic, void *payload,
-                                  size_t len, ay_mqtt_done_fn *done, void *arg);
-
-/* The same, published with the MQTT v5 content type content_type (copied;
- * NULL: none), e.g. lib/ay_wire's AY_WIRE_CT_JSON for a JSON receipt. */
 enum ay_err ay_outbox_put_take_typed(struct ay_outbox *ob, const char *topic,
                                      const char *content_type, void *payload, size_t len,
                                      ay_mqtt_done_fn *done, void *arg);
