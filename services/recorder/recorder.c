@@ -739,26 +739,37 @@ static void escalate(struct recorder_item *it, const struct recorder_district *d
     it->nplans += k;
 }
 
-static void incident_subject(const struct recorder_item *it, const char *incident_id, int category,
-                             int severity, const struct recorder_facts *f, struct ay_esc_subject *s)
+static const char *value_name(const ProtobufCEnumDescriptor *d, int v)
 {
-    const ProtobufCEnumValue *c =
-        protobuf_c_enum_descriptor_get_value(&anyuan__v1__incident_category__descriptor, category);
-    const ProtobufCEnumValue *v =
-        protobuf_c_enum_descriptor_get_value(&anyuan__v1__severity__descriptor, severity);
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    return ev ? ev->name : "";
+}
+
+/* The subject an escalation of it is about: kind and id, and its district
+ * and school (with the school's names when the registry has them). */
+static void subject_of(const struct recorder_item *it, const struct recorder_facts *f, int kind,
+                       const char *id, struct ay_esc_subject *s)
+{
     const struct recorder_school *sch = find_school(f, it->where.school);
 
     memset(s, 0, sizeof(*s));
-    s->subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT;
-    snprintf(s->subject_id, sizeof(s->subject_id), "%s", incident_id);
+    s->subject_kind = kind;
+    snprintf(s->subject_id, sizeof(s->subject_id), "%s", id);
     snprintf(s->district, sizeof(s->district), "%s", it->where.district);
     snprintf(s->school, sizeof(s->school), "%s", it->where.school);
     if (sch) {
         snprintf(s->school_zh, sizeof(s->school_zh), "%s", sch->name_zh);
         snprintf(s->school_en, sizeof(s->school_en), "%s", sch->name_en);
     }
+}
+
+static void incident_subject(const struct recorder_item *it, const char *incident_id, int category,
+                             int severity, const struct recorder_facts *f, struct ay_esc_subject *s)
+{
+    subject_of(it, f, ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_INCIDENT, incident_id, s);
     s->severity = severity;
-    ay_escalate_incident_words(c ? c->name : "", v ? v->name : "", s);
+    ay_escalate_incident_words(value_name(&anyuan__v1__incident_category__descriptor, category),
+                               value_name(&anyuan__v1__severity__descriptor, severity), s);
 }
 
 /* A deadline met late (or already overdue when it starts) is escalated
@@ -880,12 +891,6 @@ static void plan_report(struct recorder_item *it, const struct recorder_district
 
 /* ---- hazards (domain.md rule 3; the loop is hazard.c) ----------------------- */
 
-static const char *value_name(const ProtobufCEnumDescriptor *d, int v)
-{
-    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
-    return ev ? ev->name : "";
-}
-
 /* A hazard as its report registers it: its rectification deadline is the
  * report's, else the policy's for its category and grade from when the
  * backbone received it. */
@@ -972,17 +977,7 @@ static void hazard_subject(const struct recorder_item *it, const char *hazard_id
                            const struct recorder_hazard *h, const struct recorder_facts *f,
                            struct ay_esc_subject *s)
 {
-    const struct recorder_school *sch = find_school(f, it->where.school);
-
-    memset(s, 0, sizeof(*s));
-    s->subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_HAZARD;
-    snprintf(s->subject_id, sizeof(s->subject_id), "%s", hazard_id);
-    snprintf(s->district, sizeof(s->district), "%s", it->where.district);
-    snprintf(s->school, sizeof(s->school), "%s", it->where.school);
-    if (sch) {
-        snprintf(s->school_zh, sizeof(s->school_zh), "%s", sch->name_zh);
-        snprintf(s->school_en, sizeof(s->school_en), "%s", sch->name_en);
-    }
+    subject_of(it, f, ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_HAZARD, hazard_id, s);
     ay_escalate_words(
         s->subject_kind, value_name(&anyuan__v1__hazard_category__descriptor, h->category),
         value_name(&anyuan__v1__hazard_grade__descriptor, h->grade), "", "", h->place, s);
@@ -1058,9 +1053,6 @@ static void plan_alarm(struct recorder_item *it, const struct recorder_district 
 {
     const Anyuan__V1__Alarm *a = (const Anyuan__V1__Alarm *)it->msg;
     const struct recorder_device *dev = find_device(f, it->where.device);
-    const ProtobufCEnumValue *kind =
-        protobuf_c_enum_descriptor_get_value(&anyuan__v1__alarm_kind__descriptor, a->kind);
-    const struct recorder_school *sch = find_school(f, it->where.school);
     struct ay_esc_subject s;
 
     it->drill = a->is_test || (dev != NULL && dev->in_test_window);
@@ -1069,16 +1061,9 @@ static void plan_alarm(struct recorder_item *it, const struct recorder_district 
     add_dl(it, RECORDER_DL_START, ANYUAN__V1__DEADLINE_KIND__DEADLINE_KIND_ALARM_NOTICE,
            ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_ALARM, it->msg_id,
            it->received_us + d->policy.alarm_notice_s * US_PER_S);
-    memset(&s, 0, sizeof(s));
-    s.subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_ALARM;
-    snprintf(s.subject_id, sizeof(s.subject_id), "%s", it->msg_id);
-    snprintf(s.district, sizeof(s.district), "%s", it->where.district);
-    snprintf(s.school, sizeof(s.school), "%s", it->where.school);
-    if (sch) {
-        snprintf(s.school_zh, sizeof(s.school_zh), "%s", sch->name_zh);
-        snprintf(s.school_en, sizeof(s.school_en), "%s", sch->name_en);
-    }
-    ay_escalate_words(s.subject_kind, "", "", kind ? kind->name : "", it->where.device,
+    subject_of(it, f, ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_ALARM, it->msg_id, &s);
+    ay_escalate_words(s.subject_kind, "", "",
+                      value_name(&anyuan__v1__alarm_kind__descriptor, a->kind), it->where.device,
                       dev ? dev->location : "", &s);
     escalate(it, d, f, AY_ROUTE_ALARM, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_ALARM, &s,
              NULL, AY_ESCALATE_SILENT_START);
@@ -1094,17 +1079,8 @@ static void device_subject(struct recorder_item *it, const struct recorder_facts
                            const char *episode, struct ay_esc_subject *s)
 {
     const struct recorder_device *dev = find_device(f, it->where.device);
-    const struct recorder_school *sch = find_school(f, it->where.school);
 
-    memset(s, 0, sizeof(*s));
-    s->subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_DEVICE;
-    snprintf(s->subject_id, sizeof(s->subject_id), "%s", episode);
-    snprintf(s->district, sizeof(s->district), "%s", it->where.district);
-    snprintf(s->school, sizeof(s->school), "%s", it->where.school);
-    if (sch) {
-        snprintf(s->school_zh, sizeof(s->school_zh), "%s", sch->name_zh);
-        snprintf(s->school_en, sizeof(s->school_en), "%s", sch->name_en);
-    }
+    subject_of(it, f, ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_DEVICE, episode, s);
     ay_escalate_words(s->subject_kind, "", "", "", it->where.device, dev ? dev->location : "", s);
 }
 
