@@ -641,11 +641,12 @@ void recorder_decide(struct recorder_item **items, size_t n, const struct record
         check_registry(it, f);
         if (it->outcome == RECORDER_PENDING && have_table)
             check_ref(it, f, &batch);
-        if (it->outcome == RECORDER_PENDING)
-            decide_hazard(it, district_of(f, it->where.district), f, have_table ? &hazards : NULL);
         if (it->outcome != RECORDER_PENDING)
             continue;
         const struct recorder_district *dist = district_of(f, it->where.district);
+        decide_hazard(it, dist, f, have_table ? &hazards : NULL);
+        if (it->outcome != RECORDER_PENDING)
+            continue;
         recorder_plan_deadlines(it, dist, f);
         if (have_table)
             id_table_add(&batch, it);
