@@ -150,6 +150,12 @@ static void test_dynsec_role_read_back_from_get_role(void **state)
 
 /* ---- commands ------------------------------------------------------------------------ */
 
+/* The string member KEY of the object O (NULL if absent or not a string). */
+static const char *str_of(const cJSON *o, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
 static void test_dynsec_create_client_as_dynsec_reads_it(void **state)
 {
     (void)state;
@@ -177,13 +183,10 @@ static void test_dynsec_create_role_carries_its_acls(void **state)
     const cJSON *acls = cJSON_GetObjectItemCaseSensitive(c, "acls");
     const cJSON *first = cJSON_GetArrayItem(acls, 0);
 
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "command")),
-                        "createRole");
+    assert_string_equal(str_of(c, "command"), "createRole");
     assert_int_equal(cJSON_GetArraySize(acls), 3);
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "acltype")),
-                        "publishClientSend");
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "topic")),
-                        "ay/v1/d01/ack/police/p1");
+    assert_string_equal(str_of(first, "acltype"), "publishClientSend");
+    assert_string_equal(str_of(first, "topic"), "ay/v1/d01/ack/police/p1");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(first, "allow")));
     cJSON_Delete(c);
     /* removeRoleACL names the ACL by type and topic only. */
@@ -225,9 +228,7 @@ static void test_dynsec_batch_tags_every_command_with_its_correlation(void **sta
     cJSON *j = cJSON_Parse(p);
     const cJSON *cmds = cJSON_GetObjectItemCaseSensitive(j, "commands");
     assert_int_equal(cJSON_GetArraySize(cmds), 3);
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                            cJSON_GetArrayItem(cmds, 2), "correlationData")),
-                        "run-1:2");
+    assert_string_equal(str_of(cJSON_GetArrayItem(cmds, 2), "correlationData"), "run-1:2");
     cJSON_Delete(j);
     free(p);
     assert_string_equal(ay_dynsec_batch_command(b, 1), "getClient");
@@ -304,8 +305,7 @@ static void test_dynsec_batch_matches_answers_and_ignores_other_tools(void **sta
     assert_int_equal(ay_dynsec_batch_unanswered(b, 0, 1), 0);
     assert_true(ay_dynsec_batch_result(b, 0, &e, &data));
     assert_null(e);
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                            cJSON_GetObjectItemCaseSensitive(data, "client"), "username")),
+    assert_string_equal(str_of(cJSON_GetObjectItemCaseSensitive(data, "client"), "username"),
                         "dev-0");
     assert_true(ay_dynsec_batch_result(b, 2, &e, &data));
     assert_string_equal(e, "Client not found");
