@@ -35,21 +35,30 @@ static void test_watchdog_an_alarm_without_notice_is_possible_concealment(void *
     assert_int_equal(reason, ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEADLINE_MISSED);
 }
 
+/* A note about escalation ESC of district d01 for AUDIENCE, with message
+ * id ID; the rest is zero, for the test to fill in. */
+static struct watchdog_note note_of(const char *id, enum ay_audience audience)
+{
+    struct watchdog_note n;
+
+    memset(&n, 0, sizeof(n));
+    snprintf(n.id, sizeof(n.id), "%s", id);
+    snprintf(n.escalation_id, sizeof(n.escalation_id), ESC);
+    snprintf(n.district, sizeof(n.district), "d01");
+    n.audience = audience;
+    return n;
+}
+
 static void test_watchdog_escalation_message_carries_ids_words_and_due_times(void **state)
 {
     (void)state;
-    struct watchdog_note n;
+    struct watchdog_note n = note_of("11111111-2222-4333-8444-555555555555", AY_AUDIENCE_BUREAU);
     uint8_t *buf = NULL;
     size_t len = 0;
     char topic[AY_TOPIC_MAX];
     struct ay_district_policy p;
 
-    memset(&n, 0, sizeof(n));
     ay_policy_defaults(&p);
-    snprintf(n.id, sizeof(n.id), "11111111-2222-4333-8444-555555555555");
-    snprintf(n.escalation_id, sizeof(n.escalation_id), ESC);
-    snprintf(n.district, sizeof(n.district), "d01");
-    n.audience = AY_AUDIENCE_BUREAU;
     n.level = 2;
     snprintf(n.target, sizeof(n.target), "safety_head");
     n.kind = ANYUAN__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_CLIMB;
@@ -87,16 +96,11 @@ static void test_watchdog_escalation_message_carries_ids_words_and_due_times(voi
 static void test_watchdog_resolved_notice_of_a_late_report_says_it_came(void **state)
 {
     (void)state;
-    struct watchdog_note n;
+    struct watchdog_note n = note_of("11111111-2222-4333-8444-555555555555", AY_AUDIENCE_BUREAU);
     uint8_t *buf = NULL;
     size_t len = 0;
     char topic[AY_TOPIC_MAX];
 
-    memset(&n, 0, sizeof(n));
-    snprintf(n.id, sizeof(n.id), "11111111-2222-4333-8444-555555555555");
-    snprintf(n.escalation_id, sizeof(n.escalation_id), ESC);
-    snprintf(n.district, sizeof(n.district), "d01");
-    n.audience = AY_AUDIENCE_BUREAU;
     n.level = 1;
     n.kind = ANYUAN__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_RESOLVED;
     n.subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_MONTHLY_REPORT;
@@ -264,13 +268,8 @@ static void test_watchdog_json_ack_and_json_escalation(void **state)
     free(js);
     watchdog_ack_free(pb);
 
-    struct watchdog_note n;
-    memset(&n, 0, sizeof(n));
-    snprintf(n.id, sizeof(n.id), "e4b7d0a3-6f9c-4b2e-8a5d-1f4c7b0e3a69");
-    snprintf(n.escalation_id, sizeof(n.escalation_id), ESC);
-    snprintf(n.district, sizeof(n.district), "d01");
+    struct watchdog_note n = note_of("e4b7d0a3-6f9c-4b2e-8a5d-1f4c7b0e3a69", AY_AUDIENCE_BUREAU);
     snprintf(n.subject_id, sizeof(n.subject_id), "sch-0102");
-    n.audience = AY_AUDIENCE_BUREAU;
     n.subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_DEVICE;
     n.reason = ANYUAN__V1__ESCALATION_REASON__ESCALATION_REASON_DEVICE_OFFLINE;
     assert_int_equal(watchdog_escalation_pack_as(&n, "svc", NOW, AY_WIRE_JSON, &buf, &len, topic),
@@ -363,21 +362,16 @@ static void test_watchdog_school_ack_only_of_its_own_school(void **state)
 static void test_watchdog_school_escalation_on_the_schools_feed(void **state)
 {
     (void)state;
-    struct watchdog_note n;
+    struct watchdog_note n = note_of("e4b7d0a3-6f9c-4b2e-8a5d-1f4c7b0e3a69", AY_AUDIENCE_SCHOOL);
     uint8_t *buf = NULL;
     size_t len = 0;
     char topic[AY_TOPIC_MAX];
     struct ay_district_policy p;
 
-    memset(&n, 0, sizeof(n));
     ay_policy_defaults(&p);
-    snprintf(n.id, sizeof(n.id), "e4b7d0a3-6f9c-4b2e-8a5d-1f4c7b0e3a69");
-    snprintf(n.escalation_id, sizeof(n.escalation_id), ESC);
-    snprintf(n.district, sizeof(n.district), "d01");
     snprintf(n.school, sizeof(n.school), "sch-0102");
     snprintf(n.subject_id, sizeof(n.subject_id), "btn-0102-01");
     snprintf(n.target, sizeof(n.target), "safety_office");
-    n.audience = AY_AUDIENCE_SCHOOL;
     n.level = 1;
     n.chain = p.chains[AY_AUDIENCE_SCHOOL];
     n.subject_kind = ANYUAN__V1__SUBJECT_KIND__SUBJECT_KIND_DEVICE;
