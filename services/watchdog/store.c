@@ -37,13 +37,16 @@ static enum ay_err exec_ids(struct ay_pg *db, const char *stmt, const char **ids
     return rc;
 }
 
-static enum ay_err exec_json(struct ay_pg *db, const char *stmt, cJSON *rows, char err[AY_ERRLEN])
+/* Runs stmt with rows as its one jsonb parameter; rows is freed in every
+ * case. *out (when not NULL) gets the statement's rows. */
+static enum ay_err exec_json(struct ay_pg *db, const char *stmt, cJSON *rows,
+                             struct ay_pg_result **out, char err[AY_ERRLEN])
 {
     char *text = ay_json_print_free(rows);
     if (text == NULL)
         return AY_ERR_NOMEM;
     const char *params[1] = {text};
-    enum ay_err rc = ay_pg_exec_prepared(db, stmt, 1, params, NULL, NULL, NULL, err);
+    enum ay_err rc = ay_pg_exec_prepared(db, stmt, 1, params, NULL, NULL, out, err);
     free(text);
     return rc;
 }
@@ -356,17 +359,10 @@ enum ay_err watchdog_store_fire_silent(struct ay_pg *db, void *arg, char err[AY_
         if (!ay_json_push(rows, o) || !ok)
             rc = AY_ERR_NOMEM;
     }
-    if (rc != AY_OK)
-        goto cleanup;
-    char *text = ay_json_print_free(rows);
-    rows = NULL;
-    if (text == NULL) {
-        rc = AY_ERR_NOMEM;
-        goto cleanup;
+    if (rc == AY_OK) {
+        rc = exec_json(db, "mark_silent", rows, &marked, err);
+        rows = NULL;
     }
-    const char *mp[1] = {text};
-    rc = ay_pg_exec_prepared(db, "mark_silent", 1, mp, NULL, NULL, &marked, err);
-    free(text);
     if (rc != AY_OK)
         goto cleanup;
     /* Lateness of each flag (after the gap ran out), and the audit rows. */
@@ -549,7 +545,7 @@ enum ay_err watchdog_store_fire_escalations(struct ay_pg *db, void *arg, char er
         rc = AY_ERR_NOMEM;
     if (rc != AY_OK)
         goto cleanup;
-    rc = exec_json(db, "update_escalations", updates, err);
+    rc = exec_json(db, "update_escalations", updates, NULL, err);
     updates = NULL;
     if (rc == AY_OK && nnotes > 0)
         rc = exec_ids(db, "supersede_notifications", renotified, nnotes, NULL, err);
@@ -832,11 +828,11 @@ enum ay_err watchdog_store_acks(struct ay_pg *db, void *arg, char err[AY_ERRLEN]
         goto cleanup;
     }
     if (cJSON_GetArraySize(rows) > 0) {
-        rc = exec_json(db, "insert_acks", rows, err);
+        rc = exec_json(db, "insert_acks", rows, NULL, err);
         rows = NULL;
     }
     if (rc == AY_OK && cJSON_GetArraySize(updates) > 0) {
-        rc = exec_json(db, "update_escalations", updates, err);
+        rc = exec_json(db, "update_escalations", updates, NULL, err);
         updates = NULL;
     }
     if (rc == AY_OK && nclosed > 0)
