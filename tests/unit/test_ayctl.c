@@ -28,6 +28,7 @@
 #include "device_spec.h"
 #include "people_text.h"
 #include "policy_edit.h"
+#include "unit.h"
 
 /* ---- helpers -------------------------------------------------------------------- */
 
@@ -66,14 +67,6 @@ static enum ay_err set(const char *doc_text, const char *path, const char *value
 static enum ay_err validate(const char *doc, struct ay_district_policy *p, char err[AY_ERRLEN])
 {
     return ay_policy_from_json(doc, strlen(doc), p, err);
-}
-
-static int64_t utc(const char *rfc3339)
-{
-    int64_t s = 0;
-    int32_t ns = 0;
-    assert_int_equal(ay_time_parse_rfc3339(rfc3339, &s, &ns), AY_OK);
-    return ay_time_to_us(s, ns);
 }
 
 /* China Standard Time as a POSIX rule: no tzdata needed by the test. */
@@ -347,9 +340,9 @@ static void test_local_time_is_the_district_wall_clock(void **state)
     (void)state;
     struct ay_tz *z = cst();
     char buf[32];
-    ayctl_local_time(z, utc("2026-11-24T06:05:30Z"), false, buf, sizeof(buf));
+    ayctl_local_time(z, ayt_at("2026-11-24T06:05:30Z"), false, buf, sizeof(buf));
     assert_string_equal(buf, "2026-11-24 14:05");
-    ayctl_local_time(z, utc("2026-11-24T16:05:30Z"), true, buf, sizeof(buf));
+    ayctl_local_time(z, ayt_at("2026-11-24T16:05:30Z"), true, buf, sizeof(buf));
     assert_string_equal(buf, "2026-11-25 00:05:30");
     ay_tz_free(z);
 }
@@ -370,8 +363,8 @@ static void esc_fixture_init(struct esc_fixture *f)
     anyuan__v1__timestamp__init(&f->sent);
     anyuan__v1__deadline__init(&f->ack_by);
     anyuan__v1__timestamp__init(&f->due);
-    ay_time_from_us(utc("2026-11-24T06:05:30Z"), &f->sent.seconds, &f->sent.nanos);
-    ay_time_from_us(utc("2026-11-24T06:35:30Z"), &f->due.seconds, &f->due.nanos);
+    ay_time_from_us(ayt_at("2026-11-24T06:05:30Z"), &f->sent.seconds, &f->sent.nanos);
+    ay_time_from_us(ayt_at("2026-11-24T06:35:30Z"), &f->due.seconds, &f->due.nanos);
     f->h.message_id = "e4b7d0a3-6f9c-4b2e-8a5d-1f4c7b0e3a69";
     f->h.sent_at = &f->sent;
     f->ack_by.due_at = &f->due;
@@ -426,8 +419,8 @@ static void test_escalation_line_falls_back_and_keeps_one_line(void **state)
     f.e.summary = "第一行\n\x1b[31m第二行\xc2\x9b";
     f.e.header->sent_at = NULL;
     f.e.kind = ANYUAN__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_REMINDER;
-    ay_time_from_us(utc("2026-11-25T01:00:00Z"), &f.due.seconds, &f.due.nanos);
-    char *en = ayctl_escalation_line(&f.e, z, NULL, AY_LANG_EN, utc("2026-11-24T15:59:00Z"));
+    ay_time_from_us(ayt_at("2026-11-25T01:00:00Z"), &f.due.seconds, &f.due.nanos);
+    char *en = ayctl_escalation_line(&f.e, z, NULL, AY_LANG_EN, ayt_at("2026-11-24T15:59:00Z"));
     assert_string_equal(en, "2026-11-24 23:59 sch-0102 | Deadline missed | 第一行  [31m第二行  | "
                             "to duty_officer | Reminder | acknowledge by 2026-11-25 09:00 | "
                             "id 8a5d2f7c-3e6b-4d9a-b1f4-6c9e2a5d8b70");
@@ -436,7 +429,7 @@ static void test_escalation_line_falls_back_and_keeps_one_line(void **state)
     f.e.kind = ANYUAN__V1__NOTIFICATION_KIND__NOTIFICATION_KIND_UNSPECIFIED;
     f.e.ack_by = NULL;
     f.e.summary = "s";
-    char *zh = ayctl_escalation_line(&f.e, z, NULL, AY_LANG_ZH, utc("2026-11-24T15:59:00Z"));
+    char *zh = ayctl_escalation_line(&f.e, z, NULL, AY_LANG_ZH, ayt_at("2026-11-24T15:59:00Z"));
     assert_string_equal(zh, "2026-11-24 23:59 sch-0102 | 迟报 | s | 致 教育局值班员 | "
                             "编号 8a5d2f7c-3e6b-4d9a-b1f4-6c9e2a5d8b70");
     free(zh);
@@ -447,12 +440,12 @@ static void test_deadline_lines_say_how_late(void **state)
 {
     (void)state;
     struct ay_tz *z = cst();
-    int64_t now = utc("2026-11-24T09:27:10Z");
+    int64_t now = ayt_at("2026-11-24T09:27:10Z");
     struct ayctl_deadline_row d = {
         .kind = "DEADLINE_KIND_WRITTEN_REPORT",
         .subject_kind = "SUBJECT_KIND_INCIDENT",
         .subject_id = "3c6f9a1e-2b4d-4f8a-9e7c-1a5b3d7f9c21",
-        .due_us = utc("2026-11-24T09:15:00Z"),
+        .due_us = ayt_at("2026-11-24T09:15:00Z"),
         .status = "missed",
     };
     char *s = ayctl_deadline_line(&d, z, AY_LANG_ZH, now);
@@ -468,7 +461,7 @@ static void test_deadline_lines_say_how_late(void **state)
     assert_string_equal(strrchr(s, '|'), "| missed, 1 min late");
     free(s);
     d.status = "pending";
-    s = ayctl_deadline_line(&d, z, AY_LANG_EN, utc("2026-11-24T09:00:00Z"));
+    s = ayctl_deadline_line(&d, z, AY_LANG_EN, ayt_at("2026-11-24T09:00:00Z"));
     assert_string_equal(strrchr(s, '|'), "| pending");
     free(s);
     d.status = "met";
@@ -514,24 +507,24 @@ static void test_history_lines_of_every_kind(void **state)
         const char *en;
     } cases[] = {
         {{.kind = AYCTL_HISTORY_MESSAGE,
-          .at_us = utc("2026-11-24T06:00:01Z"),
+          .at_us = ayt_at("2026-11-24T06:00:01Z"),
           .id = "m-1",
           .type = "notice",
           .who = "btn-0102-01"},
          "2026-11-24 14:00:01 | 收到 事件报告 | 设备 btn-0102-01 | 编号 m-1",
          "2026-11-24 14:00:01 | received incident notice | device btn-0102-01 | id m-1"},
         {{.kind = AYCTL_HISTORY_DEADLINE,
-          .at_us = utc("2026-11-24T06:00:01Z"),
+          .at_us = ayt_at("2026-11-24T06:00:01Z"),
           .id = "7",
           .type = "DEADLINE_KIND_WRITTEN_REPORT",
           .status = "met",
-          .due_us = utc("2026-11-24T07:00:00Z"),
+          .due_us = ayt_at("2026-11-24T07:00:00Z"),
           .late_s = 300},
          "2026-11-24 14:00:01 | 时限 书面报告 | 截止 2026-11-24 15:00 | 已完成，迟 5 分钟",
          "2026-11-24 14:00:01 | deadline Written report | due 2026-11-24 15:00 | met, 5 min "
          "late"},
         {{.kind = AYCTL_HISTORY_ESCALATION,
-          .at_us = utc("2026-11-24T07:00:02Z"),
+          .at_us = ayt_at("2026-11-24T07:00:02Z"),
           .id = "e-1",
           .type = "AUDIENCE_BUREAU",
           .status = "acknowledged",
@@ -541,7 +534,7 @@ static void test_history_lines_of_every_kind(void **state)
          "2026-11-24 15:00:02 | escalated to Education bureau | Deadline missed | level 2 | "
          "acknowledged | id e-1"},
         {{.kind = AYCTL_HISTORY_AUDIT,
-          .at_us = utc("2026-11-24T07:00:02Z"),
+          .at_us = ayt_at("2026-11-24T07:00:02Z"),
           .id = "",
           .type = "escalation.created",
           .who = "watchdog",
@@ -549,7 +542,7 @@ static void test_history_lines_of_every_kind(void **state)
          "2026-11-24 15:00:02 | 记录 escalation.created | 操作者 watchdog | {\"level\": 1}",
          "2026-11-24 15:00:02 | audit escalation.created | by watchdog | {\"level\": 1}"},
         {{.kind = AYCTL_HISTORY_AUDIT,
-          .at_us = utc("2026-11-24T07:00:02Z"),
+          .at_us = ayt_at("2026-11-24T07:00:02Z"),
           .id = "",
           .type = "deadline.missed",
           .who = "watchdog",

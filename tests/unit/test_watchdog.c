@@ -17,6 +17,7 @@
 #include "ay_codec.h"
 #include "ay_schema.h"
 #include "ay_time.h"
+#include "unit.h"
 #include "watchdog.h"
 
 #define ESC "8a5d2f7c-3e6b-4d9a-b1f4-6c9e2a5d8b70"
@@ -144,10 +145,7 @@ static struct watchdog_ack *ack_of(const char *topic, const char *device, const 
     struct watchdog_ack *a = watchdog_ack_new(topic, buf, len, NOW, false);
     free(buf);
     protobuf_c_message_free_unpacked(m, NULL);
-    int64_t s;
-    int32_t ns;
-    ay_time_parse_rfc3339("2026-11-24T06:12:09Z", &s, &ns);
-    watchdog_ack_decode(a, ay_time_to_us(s, ns));
+    watchdog_ack_decode(a, ayt_at("2026-11-24T06:12:09Z"));
     return a;
 }
 
