@@ -141,6 +141,16 @@ static Anyuan__V1__PoliceAlarm *published(const struct alarmfeed_out *out)
     return pa;
 }
 
+/* m enriched with what r knows, as service svc-1 at NOW(), as published. */
+static Anyuan__V1__PoliceAlarm *enriched(const struct alarmfeed_msg *m,
+                                         const struct alarmfeed_registry *r)
+{
+    struct alarmfeed_out o;
+
+    assert_int_equal(alarmfeed_enrich(m, r, "svc-1", NOW(), &o), AY_OK);
+    return published(&o);
+}
+
 /* ---- the two wire forms (lib/ay_wire) ------------------------------------------ */
 
 /* A JSON alarm (with or without its content type) is forwarded like a
@@ -374,7 +384,6 @@ static void test_enrich_a_shop_button_says_nearby_shop_and_its_name(void **state
 {
     struct alarmfeed_registry *r = registry();
     struct alarmfeed_msg m;
-    struct alarmfeed_out o;
     char err[AY_ERRLEN] = "";
     static const char json[] = "{" HEADER(
         ALARM_ID, "btn-0102-02") ",\"kind\":\"ALARM_KIND_PANIC\","
@@ -385,8 +394,7 @@ static void test_enrich_a_shop_button_says_nearby_shop_and_its_name(void **state
     assert_int_equal(
         decode_as("ay/v1/d01/school/sch-0102/btn-0102-02/alarm", "alarm", json, false, &m, err),
         AY_OK);
-    assert_int_equal(alarmfeed_enrich(&m, r, "svc-1", NOW(), &o), AY_OK);
-    Anyuan__V1__PoliceAlarm *pa = published(&o);
+    Anyuan__V1__PoliceAlarm *pa = enriched(&m, r);
     assert_false(pa->device_unknown);
     /* The registry knows better than the button's firmware where it is. */
     assert_int_equal(pa->source, ANYUAN__V1__ALARM_SOURCE__ALARM_SOURCE_NEARBY_SHOP);
@@ -404,7 +412,6 @@ static void test_enrich_an_unknown_device_goes_out_marked_with_the_alarms_own_pl
 {
     struct alarmfeed_registry *r = registry();
     struct alarmfeed_msg m;
-    struct alarmfeed_out o;
     char err[AY_ERRLEN] = "";
     static const char json[] = "{" HEADER(
         ALARM_ID, "btn-new") ",\"kind\":\"ALARM_KIND_FIRE\","
@@ -416,8 +423,7 @@ static void test_enrich_an_unknown_device_goes_out_marked_with_the_alarms_own_pl
     assert_int_equal(
         decode_as("ay/v1/d01/school/sch-0102/btn-new/alarm", "alarm", json, false, &m, err), AY_OK);
     /* Known school, unknown device. */
-    assert_int_equal(alarmfeed_enrich(&m, r, "svc-1", NOW(), &o), AY_OK);
-    Anyuan__V1__PoliceAlarm *pa = published(&o);
+    Anyuan__V1__PoliceAlarm *pa = enriched(&m, r);
     assert_true(pa->device_unknown);
     assert_string_equal(pa->school_name, "城东第一小学");
     assert_string_equal(pa->location, "食堂");
@@ -426,8 +432,7 @@ static void test_enrich_an_unknown_device_goes_out_marked_with_the_alarms_own_pl
     assert_string_equal(pa->kind_label, "火警");
     anyuan__v1__police_alarm__free_unpacked(pa, NULL);
     /* No registry loaded at all (the database was down at start). */
-    assert_int_equal(alarmfeed_enrich(&m, NULL, "svc-1", NOW(), &o), AY_OK);
-    pa = published(&o);
+    pa = enriched(&m, NULL);
     assert_true(pa->device_unknown);
     assert_string_equal(pa->school_name, "");
     assert_string_equal(pa->location, "食堂");
@@ -464,8 +469,7 @@ static void test_enrich_a_disabled_or_misplaced_device_is_unknown(void **state)
     assert_int_equal(decode_as("ay/v1/d01/school/sch-0999/btn-0102-01/alarm", "alarm", elsewhere,
                                false, &m, err),
                      AY_OK);
-    assert_int_equal(alarmfeed_enrich(&m, r, "svc-1", NOW(), &o), AY_OK);
-    Anyuan__V1__PoliceAlarm *pa = published(&o);
+    Anyuan__V1__PoliceAlarm *pa = enriched(&m, r);
     assert_true(pa->device_unknown);
     assert_string_equal(pa->school_name, "");
     assert_string_equal(pa->location, "x");
@@ -478,13 +482,11 @@ static void test_enrich_a_cancel_quotes_the_alarm_and_says_why(void **state)
 {
     struct alarmfeed_registry *r = registry();
     struct alarmfeed_msg m;
-    struct alarmfeed_out o;
     char err[AY_ERRLEN] = "";
     (void)state;
 
     assert_int_equal(decode_as(CANCEL_TOPIC, "alarm-cancel", cancel_json, false, &m, err), AY_OK);
-    assert_int_equal(alarmfeed_enrich(&m, r, "svc-1", NOW(), &o), AY_OK);
-    Anyuan__V1__PoliceAlarm *pa = published(&o);
+    Anyuan__V1__PoliceAlarm *pa = enriched(&m, r);
     assert_int_equal(pa->event, ANYUAN__V1__POLICE_ALARM_EVENT__POLICE_ALARM_EVENT_CANCEL);
     assert_string_equal(pa->header->message_id, "b34d9226-cdd7-8137-9519-bae24e7a82e8");
     assert_string_equal(pa->alarm_id, ALARM_ID);
