@@ -65,19 +65,19 @@ static struct ay_tzcache *zones; /* lives as long as the process */
 
 static const struct recorder_facts facts = {
     .devices = devices,
-    .ndevices = 2,
+    .ndevices = sizeof(devices) / sizeof(devices[0]),
     .districts = districts,
-    .ndistricts = 1,
+    .ndistricts = sizeof(districts) / sizeof(districts[0]),
     .incidents = incidents,
-    .nincidents = 1,
+    .nincidents = sizeof(incidents) / sizeof(incidents[0]),
     .hazards = hazards,
-    .nhazards = 1,
+    .nhazards = sizeof(hazards) / sizeof(hazards[0]),
     .schools = schools,
     .dev_states = dev_states,
-    .ndev_states = 1,
-    .nschools = 1,
+    .ndev_states = sizeof(dev_states) / sizeof(dev_states[0]),
+    .nschools = sizeof(schools) / sizeof(schools[0]),
     .hazard_states = hazard_states,
-    .nhazard_states = 1,
+    .nhazard_states = sizeof(hazard_states) / sizeof(hazard_states[0]),
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
