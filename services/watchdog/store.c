@@ -51,6 +51,16 @@ static enum ay_err exec_json(struct ay_pg *db, const char *stmt, cJSON *rows,
     return rc;
 }
 
+/* Claims at most WATCHDOG_CLAIM_MAX rows with stmt, whose $1 is that limit. */
+static enum ay_err claim(struct ay_pg *db, const char *stmt, struct ay_pg_result **res,
+                         char err[AY_ERRLEN])
+{
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", WATCHDOG_CLAIM_MAX);
+    const char *params[1] = {limit};
+    return ay_pg_exec_prepared(db, stmt, 1, params, NULL, NULL, res, err);
+}
+
 static enum ay_err bad_cell(const char *stmt, int row, char err[AY_ERRLEN])
 {
     ay_errf(err, "%s: unexpected value in row %d", stmt, row);
@@ -135,6 +145,20 @@ static bool esc_update_row(cJSON *rows, const struct watchdog_esc *e, const char
     return ay_json_push(rows, o) && ok;
 }
 
+/* The writes of a firing: the escalations planned, then an audit row for
+ * each of the f->fired firings. */
+static enum ay_err fire_store(struct ay_pg *db, struct watchdog_fire *f,
+                              const struct ay_esc_plan *plans, size_t nplans,
+                              const struct ay_audit *audit, char err[AY_ERRLEN])
+{
+    int stored = 0;
+    enum ay_err rc = ay_escalate_store(db, plans, nplans, f->actor, &stored, err);
+    if (rc == AY_OK)
+        rc = ay_escalate_store_audit(db, audit, f->fired, f->actor, err);
+    f->escalated = (size_t)stored;
+    return rc;
+}
+
 /* ---- deadlines ------------------------------------------------------------------ */
 
 static const char *deadline_kind_name(int v)
@@ -209,16 +233,12 @@ enum ay_err watchdog_store_fire_deadlines(struct ay_pg *db, void *arg, char err[
     const char **ids = NULL;
     char(*details)[160] = NULL;
     size_t nplans = 0;
-    char limit[16];
     enum ay_err rc;
-    int stored = 0;
 
     f->fired = 0;
     f->escalated = 0;
     f->event = "deadline missed";
-    snprintf(limit, sizeof(limit), "%d", WATCHDOG_CLAIM_MAX);
-    const char *params[1] = {limit};
-    rc = ay_pg_exec_prepared(db, "claim_deadlines", 1, params, NULL, NULL, &res, err);
+    rc = claim(db, "claim_deadlines", &res, err);
     if (rc != AY_OK)
         return rc;
     int n = ay_pg_nrows(res);
@@ -264,10 +284,7 @@ enum ay_err watchdog_store_fire_deadlines(struct ay_pg *db, void *arg, char err[
         }
         f->lateness_us[f->fired++] = late;
     }
-    rc = ay_escalate_store(db, plans, nplans, f->actor, &stored, err);
-    if (rc == AY_OK)
-        rc = ay_escalate_store_audit(db, audit, f->fired, f->actor, err);
-    f->escalated = (size_t)stored;
+    rc = fire_store(db, f, plans, nplans, audit, err);
 cleanup:
     ay_pg_result_free(res);
     ay_pg_result_free(marked);
@@ -326,16 +343,12 @@ enum ay_err watchdog_store_fire_silent(struct ay_pg *db, void *arg, char err[AY_
     char(*details)[128] = NULL;
     cJSON *rows = NULL;
     size_t nplans = 0;
-    char limit[16];
     enum ay_err rc;
-    int stored = 0;
 
     f->fired = 0;
     f->escalated = 0;
     f->event = "device silent: flagged offline";
-    snprintf(limit, sizeof(limit), "%d", WATCHDOG_CLAIM_MAX);
-    const char *params[1] = {limit};
-    rc = ay_pg_exec_prepared(db, "claim_silent", 1, params, NULL, NULL, &res, err);
+    rc = claim(db, "claim_silent", &res, err);
     if (rc != AY_OK)
         return rc;
     int n = ay_pg_nrows(res);
@@ -385,10 +398,7 @@ enum ay_err watchdog_store_fire_silent(struct ay_pg *db, void *arg, char err[AY_
         f->who[f->fired].kind = "device";
         f->lateness_us[f->fired++] = late;
     }
-    rc = ay_escalate_store(db, plans, nplans, f->actor, &stored, err);
-    if (rc == AY_OK)
-        rc = ay_escalate_store_audit(db, audit, f->fired, f->actor, err);
-    f->escalated = (size_t)stored;
+    rc = fire_store(db, f, plans, nplans, audit, err);
 cleanup:
     cJSON_Delete(rows);
     ay_pg_result_free(res);
@@ -491,14 +501,11 @@ enum ay_err watchdog_store_fire_escalations(struct ay_pg *db, void *arg, char er
     char(*details)[96] = NULL;
     cJSON *updates = NULL;
     size_t nnotes = 0;
-    char limit[16];
     enum ay_err rc;
 
     t->acted = 0;
     t->notified = 0;
-    snprintf(limit, sizeof(limit), "%d", WATCHDOG_CLAIM_MAX);
-    const char *params[1] = {limit};
-    rc = ay_pg_exec_prepared(db, "claim_escalations", 1, params, NULL, NULL, &res, err);
+    rc = claim(db, "claim_escalations", &res, err);
     if (rc != AY_OK)
         return rc;
     int n = ay_pg_nrows(res);
