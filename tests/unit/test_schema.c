@@ -25,6 +25,7 @@
 #include "ay_codec.h"
 #include "ay_msgtype.h"
 #include "ay_schema.h"
+#include "unit.h"
 
 #define NOW_US  (1796083200LL * 1000000) /* 2026-12-01T00:00:00Z */
 #define HOUR_US (3600LL * 1000000)
@@ -33,25 +34,15 @@
 
 static ProtobufCMessage *load(const char *type, const char *dir, const char *file)
 {
-    char path[512];
+    char rel[256];
     char err[AY_ERRLEN] = "";
     ProtobufCMessage *m = NULL;
-    FILE *f;
-    long size;
+    size_t len = 0;
 
-    snprintf(path, sizeof(path), "%s/%s/%s", AY_TEST_DATA_DIR, dir, file);
-    f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)size + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    if (ay_codec_from_json(ay_msgtype_by_name(type)->desc, buf, (size_t)size, &m, err) != AY_OK)
-        fail_msg("%s does not decode: %s", path, err);
+    snprintf(rel, sizeof(rel), "%s/%s", dir, file);
+    char *buf = ayt_read_data(rel, &len);
+    if (ay_codec_from_json(ay_msgtype_by_name(type)->desc, buf, len, &m, err) != AY_OK)
+        fail_msg("%s does not decode: %s", rel, err);
     free(buf);
     return m;
 }
