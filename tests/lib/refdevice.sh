@@ -22,25 +22,16 @@ dv__count() {
 # dv_start NAME PROFILE [ARGS...]: starts ay-device; returns once it is
 # connected and subscribed (its "msg=connected" of this start).
 dv_start() {
-  local name=$1 profile=$2 before fd
-  shift 2
-  [ -p "$AY_T/$name.in" ] || mkfifo "$AY_T/$name.in"
-  if [ -z "${DV_FDS[$name]:-}" ]; then
-    exec {fd}<>"$AY_T/$name.in"
-    DV_FDS[$name]=$fd
-  fi
+  local name=$1 before
   before=$(dv__count "$name" 'msg=connected')
-  "$AY_DEVICE" --profile "$profile" --state "$AY_T/$name.state" "${DV_ARGS[@]}" "$@" \
-    <"$AY_T/$name.in" >>"$AY_T/$name.out" 2>>"$AY_T/log/$name.log" &
-  echo $! >"$AY_T/$name.pid"
-  AY_T_PIDFILES+=("$AY_T/$name.pid")
+  dv_start_bg "$@"
   dv__more() { [ "$(dv__count "$1" "$2")" -gt "$3" ]; }
   ay_wait_until 30 "$name connected" dv__more "$name" 'msg=connected' "$before" ||
     ay_fail "$name did not connect: $(tail -n 5 "$AY_T/log/$name.log")"
 }
 
-# dv_start_bg NAME PROFILE [ARGS...]: the same without waiting (the broker
-# may be down).
+# dv_start_bg NAME PROFILE [ARGS...]: starts ay-device without waiting (the
+# broker may be down).
 dv_start_bg() {
   local name=$1 profile=$2 fd
   shift 2

@@ -140,6 +140,30 @@ static const struct ay_service_def service = {
     .commands = true,
 };
 
+/* The commands, each run with its own argv (argv[0] is the command). */
+static const struct {
+    const char *name;
+    int (*run)(const struct ayctl_config *cfg, int argc, char **argv);
+} commands[] = {
+    {"pub", ayctl_pub},
+    {"sub", ayctl_sub},
+    {"encode", ayctl_encode},
+    {"validate", ayctl_validate},
+    {"migrate", ayctl_migrate},
+    {"registry", ayctl_registry},
+    {"policy", ayctl_policy},
+    {"watch", ayctl_watch},
+    {"ack", ayctl_ack},
+    {"deadlines", ayctl_deadlines},
+    {"history", ayctl_history},
+    {"devices", ayctl_devices},
+    {"heartbeat", ayctl_heartbeat},
+    {"compliance", ayctl_compliance},
+    {"device", ayctl_device},
+    {"account", ayctl_account},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 int main(int argc, char **argv)
 {
     struct ayctl_config cfg;
@@ -152,39 +176,12 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     int sub_argc = argc - i;
     char **sub_argv = argv + i;
-    if (strcmp(cmd, "pub") == 0)
-        code = ayctl_pub(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "sub") == 0)
-        code = ayctl_sub(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "encode") == 0)
-        code = ayctl_encode(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "validate") == 0)
-        code = ayctl_validate(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "migrate") == 0)
-        code = ayctl_migrate(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "registry") == 0)
-        code = ayctl_registry(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "policy") == 0)
-        code = ayctl_policy(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "watch") == 0)
-        code = ayctl_watch(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "ack") == 0)
-        code = ayctl_ack(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "deadlines") == 0)
-        code = ayctl_deadlines(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "history") == 0)
-        code = ayctl_history(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "devices") == 0)
-        code = ayctl_devices(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "heartbeat") == 0)
-        code = ayctl_heartbeat(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "compliance") == 0)
-        code = ayctl_compliance(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "device") == 0)
-        code = ayctl_device(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "account") == 0)
-        code = ayctl_account(&cfg, sub_argc, sub_argv);
-    else if (strcmp(cmd, "config") == 0) {
+    for (size_t c = 0; c < NCOMMANDS; c++)
+        if (strcmp(cmd, commands[c].name) == 0) {
+            code = commands[c].run(&cfg, sub_argc, sub_argv);
+            goto cleanup;
+        }
+    if (strcmp(cmd, "config") == 0) {
         ay_config_log(defs, NDEFS, &cfg);
         code = AYCTL_EXIT_OK;
     } else if (strcmp(cmd, "config-reference") == 0) {
