@@ -81,15 +81,9 @@ static bool print_rows(const struct ay_pg_result *r, const struct ay_tz *z, enum
         };
         if (!ay_pg_int64(r, i, 6, &d.due_us) || !ay_pg_int64(r, i, 8, &d.late_s))
             d.due_us = d.late_s = 0;
-        if (school == NULL || strcmp(school, ay_pg_value(r, i, 0)) != 0) {
-            school = ay_pg_value(r, i, 0);
-            char *h =
-                ayctl_school_heading(school, ay_pg_value(r, i, 1), ay_pg_value(r, i, 2), lang);
-            if (h == NULL)
-                return false;
-            printf("%s\n", h);
-            free(h);
-        }
+        if (!ayctl_put_school_heading(stdout, &school, ay_pg_value(r, i, 0), ay_pg_value(r, i, 1),
+                                      ay_pg_value(r, i, 2), lang))
+            return false;
         char *line = ayctl_deadline_line(&d, z, lang, now);
         if (line == NULL)
             return false;

@@ -165,15 +165,9 @@ static bool print_devices(const struct ay_pg_result *r, const struct ay_tz *z, e
                 return false;
             continue;
         }
-        if (school == NULL || strcmp(school, ay_pg_value(r, i, 1)) != 0) {
-            school = ay_pg_value(r, i, 1);
-            char *h =
-                ayctl_school_heading(school, ay_pg_value(r, i, 2), ay_pg_value(r, i, 3), lang);
-            if (h == NULL)
-                return false;
-            printf("%s\n", h);
-            free(h);
-        }
+        if (!ayctl_put_school_heading(stdout, &school, ay_pg_value(r, i, 1), ay_pg_value(r, i, 2),
+                                      ay_pg_value(r, i, 3), lang))
+            return false;
         const char *kind = ay_label_of(ay_pg_value(r, i, 4), lang);
         const char *battery = ay_pg_value(r, i, 11);
         printf("  %s | %s%s%s%s | %s | %s %s | %s %s%s | %s%s%s | %s %s (%s %s)\n",

@@ -342,6 +342,20 @@ char *ayctl_school_heading(const char *id, const char *name_zh, const char *name
     return finish(f, &out);
 }
 
+bool ayctl_put_school_heading(FILE *f, const char **current, const char *id, const char *name_zh,
+                              const char *name_en, enum ay_lang lang)
+{
+    if (*current != NULL && strcmp(*current, id) == 0)
+        return true;
+    char *h = ayctl_school_heading(id, name_zh, name_en, lang);
+    if (h == NULL)
+        return false;
+    fprintf(f, "%s\n", h);
+    free(h);
+    *current = id;
+    return true;
+}
+
 const char *ayctl_no_deadlines_text(enum ay_lang lang)
 {
     return word(W_NO_DEADLINES, lang);

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_labels.h"
@@ -67,6 +68,12 @@ char *ayctl_deadline_line(const struct ayctl_deadline_row *d, const struct ay_tz
  * string; NULL when out of memory. */
 char *ayctl_school_heading(const char *id, const char *name_zh, const char *name_en,
                            enum ay_lang lang);
+
+/* For rows grouped by school: when id differs from *current (NULL before
+ * the first row), writes id's ayctl_school_heading as a line to f and
+ * points *current at id. False when out of memory. */
+bool ayctl_put_school_heading(FILE *f, const char **current, const char *id, const char *name_zh,
+                              const char *name_en, enum ay_lang lang);
 
 /* "没有未完成的时限" / "no open deadlines". Borrowed static text. */
 const char *ayctl_no_deadlines_text(enum ay_lang lang);
