@@ -18,6 +18,8 @@ dv__count() {
   n=$(grep -c -- "$2" "$AY_T/log/$1.log" 2>/dev/null)
   echo "${n:-0}"
 }
+# dv__more NAME PATTERN N: the log of NAME has more than N lines with PATTERN.
+dv__more() { [ "$(dv__count "$1" "$2")" -gt "$3" ]; }
 
 # dv_start NAME PROFILE [ARGS...]: starts ay-device; returns once it is
 # connected and subscribed (its "msg=connected" of this start).
@@ -25,7 +27,6 @@ dv_start() {
   local name=$1 before
   before=$(dv__count "$name" 'msg=connected')
   dv_start_bg "$@"
-  dv__more() { [ "$(dv__count "$1" "$2")" -gt "$3" ]; }
   ay_wait_until 30 "$name connected" dv__more "$name" 'msg=connected' "$before" ||
     ay_fail "$name did not connect: $(tail -n 5 "$AY_T/log/$name.log")"
 }
@@ -52,7 +53,6 @@ dv_cmd() {
   local name=$1 line=$2 before
   before=$(dv__count "$name" 'msg=queued')
   echo "$line" >&"${DV_FDS[$name]}"
-  dv__more() { [ "$(dv__count "$1" "$2")" -gt "$3" ]; }
   ay_wait_until 15 "$name queued" dv__more "$name" 'msg=queued' "$before" ||
     ay_fail "$name did not queue '$line': $(tail -n 5 "$AY_T/log/$name.log")"
   grep 'msg=queued' "$AY_T/log/$name.log" | sed -n "$((before + 1))p" | sed 's/.*msg_id=\([^ ]*\).*/\1/'
