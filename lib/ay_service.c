@@ -203,3 +203,16 @@ void ay_service_finish(const struct ay_service_def *d, void *cfg)
 {
     ay_config_cleanup(d->defs, d->ndefs, cfg);
 }
+
+int ay_service_main(const struct ay_service_def *d, size_t nsql, int argc, char **argv, void *cfg,
+                    ay_service_run_fn *run)
+{
+    struct ay_service_def def = *d;
+
+    def.nsql = nsql;
+    int code = ay_service_start(&def, argc, argv, cfg, NULL);
+    if (code < 0)
+        code = run(cfg);
+    ay_service_finish(&def, cfg);
+    return code;
+}

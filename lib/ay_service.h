@@ -6,15 +6,14 @@
  * A service's main() is:
  *
  *   static const struct ay_service_def def = {.name = "watchdog", ...};
+ *   static int run(const void *cfg);  // loops until ay_service_stopping()
  *   int main(int argc, char **argv) {
  *       struct watchdog_config cfg;
- *       int code = ay_service_start(&def, argc, argv, &cfg, NULL);
- *       if (code < 0) {            // continue: configuration loaded, log set up
- *           code = run(&cfg);      // loops until ay_service_stopping()
- *       }
- *       ay_service_finish(&def, &cfg);
- *       return code;
+ *       return ay_service_main(&def, watchdog_sql_count, argc, argv, &cfg, run);
  *   }
+ *
+ * which is ay_service_start, run when it says to go on, ay_service_finish;
+ * a program that needs more between them (ayctl's commands) calls those two.
  *
  * Options every program understands: --config FILE (also AY_CONFIG),
  * --help, --config-reference (the table as Markdown for docs/), and, for a
@@ -70,6 +69,19 @@ struct ay_service_def {
 int ay_service_start(const struct ay_service_def *d, int argc, char **argv, void *cfg, int *argi);
 /* Releases what ay_service_start loaded into *cfg. */
 void ay_service_finish(const struct ay_service_def *d, void *cfg);
+
+/* A service's work once started: cfg is its loaded configuration (the
+ * program's config struct). Runs on the main thread; returns an exit code. */
+typedef int ay_service_run_fn(const void *cfg);
+
+/*
+ * The whole of a service's main(): ay_service_start with *d (its nsql set
+ * to nsql: an embedded statement count is not a constant expression), then
+ * run(cfg) if the start says to go on, then ay_service_finish. cfg is the
+ * program's config struct (d->config_size bytes). Returns the exit code.
+ */
+int ay_service_main(const struct ay_service_def *d, size_t nsql, int argc, char **argv, void *cfg,
+                    ay_service_run_fn *run);
 
 /* True once SIGTERM/SIGINT arrived or ay_service_request_stop was called. */
 bool ay_service_stopping(void);

@@ -66,8 +66,9 @@ static const struct ay_service_def service = {
     .sql = alarmfeed_sql,
 };
 
-static int run(const struct alarmfeed_config *cfg)
+static int run(const void *arg)
 {
+    const struct alarmfeed_config *cfg = arg;
     char err[AY_ERRLEN] = "";
     char in_id[128], out_id[140], alarms[128], cancels[128];
     struct ay_mqtt *in = NULL, *out = NULL;
@@ -144,12 +145,5 @@ cleanup:
 int main(int argc, char **argv)
 {
     struct alarmfeed_config cfg;
-    struct ay_service_def def = service;
-
-    def.nsql = alarmfeed_sql_count;
-    int code = ay_service_start(&def, argc, argv, &cfg, NULL);
-    if (code < 0)
-        code = run(&cfg);
-    ay_service_finish(&def, &cfg);
-    return code;
+    return ay_service_main(&service, alarmfeed_sql_count, argc, argv, &cfg, run);
 }

@@ -73,7 +73,6 @@ static const struct ay_service_def service = {
     .config_size = sizeof(struct recorder_config),
     .common_offset = offsetof(struct recorder_config, common),
     .sql = recorder_sql,
-    .nsql = 0, /* set in main: recorder_sql_count is not a constant expression */
 };
 
 /* A broker that takes few QoS 1 messages in flight caps every receipt
@@ -92,8 +91,9 @@ static void check_broker(struct ay_mqtt *out)
     }
 }
 
-static int run(const struct recorder_config *cfg)
+static int run(const void *arg)
 {
+    const struct recorder_config *cfg = arg;
     char err[AY_ERRLEN] = "";
     char in_id[128], out_id[140], filter[128];
     struct ay_mqtt *in = NULL, *out = NULL;
@@ -180,12 +180,5 @@ cleanup:
 int main(int argc, char **argv)
 {
     struct recorder_config cfg;
-    struct ay_service_def def = service;
-
-    def.nsql = recorder_sql_count;
-    int code = ay_service_start(&def, argc, argv, &cfg, NULL);
-    if (code < 0)
-        code = run(&cfg);
-    ay_service_finish(&def, &cfg);
-    return code;
+    return ay_service_main(&service, recorder_sql_count, argc, argv, &cfg, run);
 }
