@@ -69,25 +69,6 @@ static enum ay_err roles_of(const struct who *w, struct ay_dynsec_role roles[2],
     return rc == AY_OK ? ay_dynsec_acks_role(w->audience, w->district, w->name, &roles[1]) : rc;
 }
 
-static enum ay_err exists(struct ayctl_admin *a, const char *name, bool *found,
-                          const cJSON **client, struct ay_dynsec_batch **keep, char err[AY_ERRLEN])
-{
-    const char *e = NULL;
-    const cJSON *data = NULL;
-    enum ay_err rc = ayctl_admin_run_one(a, ay_dynsec_cmd_client("getClient", name), &e, keep, err);
-
-    if (rc != AY_OK)
-        return rc;
-    if (e != NULL && !ay_dynsec_is_not_found(e)) {
-        ay_errf(err, "reading account %s: %s", name, e);
-        return AY_ERR_MQTT;
-    }
-    *found = e == NULL;
-    (void)ay_dynsec_batch_result(*keep, 0, &e, &data);
-    *client = cJSON_GetObjectItemCaseSensitive(data, "client");
-    return AY_OK;
-}
-
 /* The arguments of `account add` into *w and *conf_file; false (the
  * usage printed) when they are wrong. */
 static bool add_args(const struct ayctl_config *cfg, int argc, char **argv, struct who *w,
@@ -199,7 +180,7 @@ static int account_add(const struct ayctl_config *cfg, int argc, char **argv)
     if (rc == AY_OK && (rc = roles_of(&w, roles, &nroles)) == AY_OK &&
         (rc = ayctl_secret_new(secret)) == AY_OK &&
         (rc = ayctl_admin_connect(cfg, &admin, err)) == AY_OK)
-        rc = exists(admin, w.name, &found, &client, &q, err);
+        rc = ayctl_admin_get_client(admin, w.name, &found, &client, &q, err);
     if (rc == AY_OK && found) {
         ay_errf(err,
                 "account %s exists already (ayctl account list; a new secret: ayctl account "
@@ -307,7 +288,7 @@ static int account_change(const struct ayctl_config *cfg, const char *cmd, const
     if (rc == AY_OK)
         rc = ayctl_admin_connect(cfg, &admin, err);
     if (rc == AY_OK)
-        rc = exists(admin, name, &found, &client, &q, err);
+        rc = ayctl_admin_get_client(admin, name, &found, &client, &q, err);
     if (rc == AY_OK && !found) {
         ay_errf(err, "no account %s", name);
         rc = AY_ERR_NOTFOUND;

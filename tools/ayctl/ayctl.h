@@ -205,6 +205,13 @@ enum ay_err ayctl_admin_run(struct ayctl_admin *a, struct ay_dynsec_batch *b, ch
  * frees it) and *error dynsec's error text or NULL (borrowed from *out). */
 enum ay_err ayctl_admin_run_one(struct ayctl_admin *a, cJSON *cmd, const char **error,
                                 struct ay_dynsec_batch **out, char err[AY_ERRLEN]);
+/* dynsec's getClient of name: on AY_OK *found says whether the account
+ * exists and *client is its "client" object (borrowed from *keep). *keep
+ * is the answered batch, also when an error comes after it; the caller
+ * frees it. */
+enum ay_err ayctl_admin_get_client(struct ayctl_admin *a, const char *name, bool *found,
+                                   const cJSON **client, struct ay_dynsec_batch **keep,
+                                   char err[AY_ERRLEN]);
 /* AY_OK if every command of b succeeded; otherwise the first failure as
  * "<what>: <command>: <dynsec's text>" in err. */
 enum ay_err ayctl_admin_first_error(const struct ay_dynsec_batch *b, const char *what,

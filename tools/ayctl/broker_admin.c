@@ -251,6 +251,26 @@ enum ay_err ayctl_admin_run_one(struct ayctl_admin *a, cJSON *cmd, const char **
     return AY_OK;
 }
 
+enum ay_err ayctl_admin_get_client(struct ayctl_admin *a, const char *name, bool *found,
+                                   const cJSON **client, struct ay_dynsec_batch **keep,
+                                   char err[AY_ERRLEN])
+{
+    const char *e = NULL;
+    const cJSON *data = NULL;
+    enum ay_err rc = ayctl_admin_run_one(a, ay_dynsec_cmd_client("getClient", name), &e, keep, err);
+
+    if (rc != AY_OK)
+        return rc;
+    if (e != NULL && !ay_dynsec_is_not_found(e)) {
+        ay_errf(err, "reading account %s: %s", name, e);
+        return AY_ERR_MQTT;
+    }
+    *found = e == NULL;
+    (void)ay_dynsec_batch_result(*keep, 0, &e, &data);
+    *client = cJSON_GetObjectItemCaseSensitive(data, "client");
+    return AY_OK;
+}
+
 /* ---- roles ------------------------------------------------------------------------ */
 
 /* Adds to b what turns role `have` into `want`: unexpected ACLs (also one

@@ -111,21 +111,13 @@ static enum ay_err account_load(struct ayctl_admin *admin, const char *name, str
                                 char err[AY_ERRLEN])
 {
     struct ay_dynsec_batch *b = NULL;
-    const char *e = NULL;
-    const cJSON *data = NULL;
-    enum ay_err rc =
-        ayctl_admin_run_one(admin, ay_dynsec_cmd_client("getClient", name), &e, &b, err);
+    const cJSON *client = NULL;
+    bool found = false;
+    enum ay_err rc = ayctl_admin_get_client(admin, name, &found, &client, &b, err);
 
     memset(a, 0, sizeof(*a));
-    if (rc != AY_OK)
-        return rc;
-    if (e != NULL && !ay_dynsec_is_not_found(e)) {
-        ay_errf(err, "reading account %s: %s", name, e);
-        rc = AY_ERR_MQTT;
-    } else if (e == NULL) {
-        (void)ay_dynsec_batch_result(b, 0, &e, &data);
-        account_from_json(cJSON_GetObjectItemCaseSensitive(data, "client"), a);
-    }
+    if (rc == AY_OK && found)
+        account_from_json(client, a);
     ay_dynsec_batch_free(b);
     return rc;
 }
