@@ -174,23 +174,6 @@ static const char *name_of(const struct ayctl_compliance_row *r, enum ay_lang la
     return lang == AY_LANG_EN ? first_of(r->name_en, r->name_zh) : first_of(r->name_zh, r->name_en);
 }
 
-/* Opens a text buffer; finish() closes it and returns the text (NULL when
- * anything failed, the buffer freed). */
-static FILE *start(char **out, size_t *len)
-{
-    *out = NULL;
-    return open_memstream(out, len);
-}
-
-static char *finish(FILE *f, char **out, bool ok)
-{
-    if (f == NULL || fclose(f) != 0 || !ok) {
-        free(*out);
-        *out = NULL;
-    }
-    return *out;
-}
-
 /* ---- CSV ----------------------------------------------------------------------- */
 
 /* One RFC 4180 field: quoted when it holds a comma or a double quote
@@ -240,7 +223,7 @@ char *ayctl_compliance_csv(const struct ayctl_compliance_row *rows, size_t n, en
 {
     char *out = NULL;
     size_t len = 0;
-    FILE *f = start(&out, &len);
+    FILE *f = ayctl_text_open(&out, &len);
 
     if (f == NULL)
         return NULL;
@@ -254,7 +237,7 @@ char *ayctl_compliance_csv(const struct ayctl_compliance_row *rows, size_t n, en
             fprintf(f, ",%lld", rows[i].counts[c]);
         fputs("\r\n", f);
     }
-    return finish(f, &out, !ferror(f));
+    return ayctl_text_close(f, &out, !ferror(f));
 }
 
 /* ---- the terminal table ------------------------------------------------------------ */
@@ -376,7 +359,7 @@ char *ayctl_compliance_table(const struct ayctl_compliance_row *rows, size_t n,
     char *out = NULL;
     size_t len = 0;
     struct line *lines = calloc(n + 1, sizeof(*lines));
-    FILE *f = lines ? start(&out, &len) : NULL;
+    FILE *f = lines ? ayctl_text_open(&out, &len) : NULL;
     bool ok = f != NULL;
 
     for (size_t i = 0; ok && i < n; i++)
@@ -392,5 +375,5 @@ char *ayctl_compliance_table(const struct ayctl_compliance_row *rows, size_t n,
     for (size_t i = 0; lines != NULL && i < n; i++)
         free(lines[i].school);
     free(lines);
-    return finish(f, &out, ok);
+    return ayctl_text_close(f, &out, ok);
 }

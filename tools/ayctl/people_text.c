@@ -207,16 +207,15 @@ static const char *separator(enum ay_lang lang)
     return lang == AY_LANG_EN ? ", " : "，";
 }
 
-/* Opens a line buffer; *out gets the text once closed with finish(). */
-static FILE *start(char **out, size_t *len)
+FILE *ayctl_text_open(char **out, size_t *len)
 {
     *out = NULL;
     return open_memstream(out, len);
 }
 
-static char *finish(FILE *f, char **out)
+char *ayctl_text_close(FILE *f, char **out, bool ok)
 {
-    if (f == NULL || fclose(f) != 0) {
+    if (f == NULL || fclose(f) != 0 || !ok) {
         free(*out);
         *out = NULL;
     }
@@ -257,7 +256,7 @@ char *ayctl_escalation_line(const Anyuan__V1__Escalation *e, const struct ay_tz 
     char *out = NULL;
     size_t len = 0;
     char when[32];
-    FILE *f = start(&out, &len);
+    FILE *f = ayctl_text_open(&out, &len);
     const Anyuan__V1__Header *h = e->header;
     int64_t at =
         (h && h->sent_at) ? ay_time_to_us(h->sent_at->seconds, h->sent_at->nanos) : received_us;
@@ -280,7 +279,7 @@ char *ayctl_escalation_line(const Anyuan__V1__Escalation *e, const struct ay_tz 
     }
     fprintf(f, " | %s ", word(W_ID, lang));
     put_text(f, e->escalation_id);
-    return finish(f, &out);
+    return ayctl_text_close(f, &out, true);
 }
 
 /* ---- deadlines ------------------------------------------------------------------------- */
@@ -309,7 +308,7 @@ char *ayctl_deadline_line(const struct ayctl_deadline_row *d, const struct ay_tz
     char *out = NULL;
     size_t len = 0;
     char due[32];
-    FILE *f = start(&out, &len);
+    FILE *f = ayctl_text_open(&out, &len);
 
     if (f == NULL)
         return NULL;
@@ -318,7 +317,7 @@ char *ayctl_deadline_line(const struct ayctl_deadline_row *d, const struct ay_tz
     put_text(f, d->subject_id);
     fprintf(f, " | %s %s | ", word(W_DUE, lang), due);
     put_deadline_state(f, d->status, d->due_us, d->late_s, now_us, lang);
-    return finish(f, &out);
+    return ayctl_text_close(f, &out, true);
 }
 
 char *ayctl_school_heading(const char *id, const char *name_zh, const char *name_en,
@@ -326,7 +325,7 @@ char *ayctl_school_heading(const char *id, const char *name_zh, const char *name
 {
     char *out = NULL;
     size_t len = 0;
-    FILE *f = start(&out, &len);
+    FILE *f = ayctl_text_open(&out, &len);
     const char *name = lang == AY_LANG_EN ? first_of(name_en, name_zh) : first_of(name_zh, name_en);
 
     if (f == NULL)
@@ -339,7 +338,7 @@ char *ayctl_school_heading(const char *id, const char *name_zh, const char *name
         put_text(f, id);
         fputs(lang == AY_LANG_EN ? ")" : "）", f);
     }
-    return finish(f, &out);
+    return ayctl_text_close(f, &out, true);
 }
 
 bool ayctl_put_school_heading(FILE *f, const char **current, const char *id, const char *name_zh,
@@ -413,12 +412,12 @@ char *ayctl_history_line(const struct ayctl_history_row *r, const struct ay_tz *
     char *out = NULL;
     size_t len = 0;
     char when[32];
-    FILE *f = start(&out, &len);
+    FILE *f = ayctl_text_open(&out, &len);
 
     if (f == NULL)
         return NULL;
     ayctl_local_time(z, r->at_us, true, when, sizeof(when));
     fprintf(f, "%s | ", when);
     put_history_body(f, r, z, lang);
-    return finish(f, &out);
+    return ayctl_text_close(f, &out, true);
 }

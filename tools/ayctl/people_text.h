@@ -63,6 +63,12 @@ struct ayctl_deadline_row {
 char *ayctl_deadline_line(const struct ayctl_deadline_row *d, const struct ay_tz *z,
                           enum ay_lang lang, int64_t now_us);
 
+/* A text built in memory: ayctl_text_open starts it (*out is NULL until
+ * it is closed); ayctl_text_close closes f and returns the text, or NULL
+ * (the text freed) when f is NULL, closing failed or ok is false. */
+FILE *ayctl_text_open(char **out, size_t *len);
+char *ayctl_text_close(FILE *f, char **out, bool ok);
+
 /* "测试学校（sch-0102）" / "Test school (sch-0102)": a school's heading, by
  * its name in the language (else the other name, else only the id). New
  * string; NULL when out of memory. */
