@@ -214,6 +214,10 @@ ay_expect_eq "ack on another audience's topic" 1 "$rc"
 grep -q "refused subscription to ay/v1/d01/ack-receipt/police/bureau-01" "$AY_T/err" ||
   ay_fail "ack --audience police as bureau: $(cat "$AY_T/err")"
 
+# One instant for the whole fixture and its expectations: every time below
+# is relative to it, so a minute that turns while the test runs changes
+# nothing (expectations are shown to the minute).
+NOW="'$(ay_psql "SELECT now()")'::timestamptz"
 # ===================================================== deadlines, history
 # An incident of sch-0102 that followed an alarm: its notice two hours ago,
 # its written report 70 minutes later, deadlines in every state, the
@@ -225,21 +229,21 @@ INSERT INTO messages (message_id, kind, topic, district_id, school_id, device_id
 SELECT id::uuid, kind, 'ay/v1/d01/school/' || school || '/btn-0102-01/' || kind, 'd01', school,
        'btn-0102-01', t, t, '\\x00', body::jsonb
 FROM (VALUES
-  ('$A', 'alarm', 'sch-0102', date_trunc('minute', now()) - interval '125 minutes', '{}'),
-  ('$I', 'notice', 'sch-0102', date_trunc('minute', now()) - interval '120 minutes',
+  ('$A', 'alarm', 'sch-0102', date_trunc('minute', $NOW) - interval '125 minutes', '{}'),
+  ('$I', 'notice', 'sch-0102', date_trunc('minute', $NOW) - interval '120 minutes',
    '{\"alarmId\": \"$A\"}'),
-  ('$R', 'report', 'sch-0102', date_trunc('minute', now()) - interval '50 minutes',
+  ('$R', 'report', 'sch-0102', date_trunc('minute', $NOW) - interval '50 minutes',
    '{\"incidentId\": \"$I\"}'),
-  ('$H', 'hazard', 'sch-0103', date_trunc('minute', now()) - interval '1 day', '{}'))
+  ('$H', 'hazard', 'sch-0103', date_trunc('minute', $NOW) - interval '1 day', '{}'))
   AS m(id, kind, school, t, body);
 INSERT INTO incidents (id, district_id, school_id, category, severity, occurred_at, noticed_at,
                        place, summary)
 VALUES ('$I', 'd01', 'sch-0102', 'INCIDENT_CATEGORY_ACCIDENTAL_INJURY', 'SEVERITY_IV',
-        now() - interval '2 hours', now() - interval '2 hours', '操场', '学生体育课摔伤');
+        $NOW - interval '2 hours', $NOW - interval '2 hours', '操场', '学生体育课摔伤');
 INSERT INTO incident_reports (message_id, incident_id, kind, submitted_at, body)
-VALUES ('$R', '$I', 'REPORT_KIND_INITIAL_WRITTEN', now() - interval '50 minutes', '');
+VALUES ('$R', '$I', 'REPORT_KIND_INITIAL_WRITTEN', $NOW - interval '50 minutes', '');
 " || ay_fail "fixture messages"
-T0="date_trunc('minute', now()) - interval '120 minutes'"
+T0="date_trunc('minute', $NOW) - interval '120 minutes'"
 ay_psql "
 INSERT INTO deadlines (kind, subject_kind, subject_id, district_id, school_id, due_at, created_by,
                        status, closed_at, late_s, fired_at, created_at, seq)
@@ -249,21 +253,21 @@ VALUES
   ('DEADLINE_KIND_VERBAL_NOTICE', 'SUBJECT_KIND_INCIDENT', '$I', 'd01', 'sch-0102',
    $T0 + interval '30 minutes', '$I', 'met', $T0, NULL, NULL, $T0, 0),
   ('DEADLINE_KIND_WRITTEN_REPORT', 'SUBJECT_KIND_INCIDENT', '$I', 'd01', 'sch-0102',
-   date_trunc('minute', now()) - interval '25 minutes', '$I', 'missed', NULL, NULL,
-   date_trunc('minute', now()) - interval '25 minutes', $T0, 0),
+   date_trunc('minute', $NOW) - interval '25 minutes', '$I', 'missed', NULL, NULL,
+   date_trunc('minute', $NOW) - interval '25 minutes', $T0, 0),
   ('DEADLINE_KIND_FOLLOW_UP_REPORT', 'SUBJECT_KIND_INCIDENT', '$I', 'd01', 'sch-0102',
-   date_trunc('minute', now()) + interval '60 minutes', '$I', 'pending', NULL, NULL, NULL, $T0, 0),
+   date_trunc('minute', $NOW) + interval '60 minutes', '$I', 'pending', NULL, NULL, NULL, $T0, 0),
   ('DEADLINE_KIND_FINAL_REPORT', 'SUBJECT_KIND_INCIDENT', '$I', 'd01', 'sch-0102',
-   now() - interval '1 day', '$I', 'cancelled', now() - interval '2 days', NULL, NULL, $T0, 0),
+   $NOW - interval '1 day', '$I', 'cancelled', $NOW - interval '2 days', NULL, NULL, $T0, 0),
   ('DEADLINE_KIND_MONTHLY_REPORT', 'SUBJECT_KIND_MONTHLY_REPORT', gen_random_uuid(), 'd01',
-   'sch-0102', now() - interval '41 days', '$I', 'met', now() - interval '40 days', NULL, NULL,
-   now() - interval '70 days', 0),
+   'sch-0102', $NOW - interval '41 days', '$I', 'met', $NOW - interval '40 days', NULL, NULL,
+   $NOW - interval '70 days', 0),
   ('DEADLINE_KIND_HAZARD_RECTIFICATION', 'SUBJECT_KIND_HAZARD', '$H', 'd01', 'sch-0103',
-   date_trunc('minute', now()) + interval '3 days', '$H', 'pending', NULL, NULL, NULL,
-   now() - interval '1 day', 0);
+   date_trunc('minute', $NOW) + interval '3 days', '$H', 'pending', NULL, NULL, NULL,
+   $NOW - interval '1 day', 0);
 " || ay_fail "fixture deadlines"
 W=$(ay_psql "SELECT id FROM deadlines WHERE kind = 'DEADLINE_KIND_WRITTEN_REPORT'")
-WDUE="date_trunc('minute', now()) - interval '25 minutes'"
+WDUE="date_trunc('minute', $NOW) - interval '25 minutes'"
 ay_psql "
 INSERT INTO escalations (id, district_id, school_id, audience, subject_kind, subject_id, reason,
                          level, status, deadline_id, created_at)
@@ -277,14 +281,14 @@ VALUES
    'escalation.created', '{\"audience\": \"bureau\", \"level\": 1}'),
   ($WDUE + interval '5 minutes', 'd01', 'sch-0102', NULL, '$E', NULL, 'bureau-01', 'ack.received',
    '{\"kind\": \"ACK_KIND_RECEIVED\"}'),
-  (now(), 'd01', 'sch-0103', '$H', NULL, NULL, 'recorder', 'hazard.registered', '{}');
+  ($NOW, 'd01', 'sch-0103', '$H', NULL, NULL, 'recorder', 'hazard.registered', '{}');
 " || ay_fail "fixture escalation"
 
 # deadlines: the open ones per school, the missed one with its lateness now.
 ay_ctl bureau deadlines >"$AY_T/dl.out" 2>"$AY_T/dl.err" || ay_fail "deadlines: $(cat "$AY_T/dl.err")"
 wdue=$(local_time "$WDUE")
-fdue=$(local_time "date_trunc('minute', now()) + interval '60 minutes'")
-hdue=$(local_time "date_trunc('minute', now()) + interval '3 days'")
+fdue=$(local_time "date_trunc('minute', $NOW) + interval '60 minutes'")
+hdue=$(local_time "date_trunc('minute', $NOW) + interval '3 days'")
 expected="测试学校（sch-0102）
   书面报告 | 安全事件 $I | 截止 $wdue | 已逾期，迟 LATE 分钟
   续报 | 安全事件 $I | 截止 $fdue | 待完成
@@ -295,7 +299,7 @@ ay_expect_eq "deadlines, Chinese" "$expected" "$(sed -E 's/迟 2[5-7] 分钟/迟
 ay_ctl bureau deadlines --lang en --school sch-0102 --all >"$AY_T/dl-en.out" 2>"$AY_T/dl.err" ||
   ay_fail "deadlines --all: $(cat "$AY_T/dl.err")"
 expected="Test school (sch-0102)
-  Final report | Incident $I | due $(local_time "now() - interval '1 day'") | cancelled
+  Final report | Incident $I | due $(local_time "$NOW - interval '1 day'") | cancelled
   Notice after an alarm | Alarm $A | due $(local_time "$T0 - interval '5 minutes'") | met, 5 min late
   Verbal notice | Incident $I | due $(local_time "$T0 + interval '30 minutes'") | met, on time
   Written report | Incident $I | due $wdue | missed, LATE min late
@@ -310,14 +314,14 @@ ay_expect_eq "deadlines of an unknown district" 2 "$rc"
 # history: everything about the incident, in time order.
 ay_ctl bureau history "$I" >"$AY_T/h.out" 2>"$AY_T/h.err" || ay_fail "history: $(cat "$AY_T/h.err")"
 t0=$(local_time "$T0" 'YYYY-MM-DD HH24:MI:SS')
-tr=$(local_time "date_trunc('minute', now()) - interval '50 minutes'" 'YYYY-MM-DD HH24:MI:SS')
+tr=$(local_time "date_trunc('minute', $NOW) - interval '50 minutes'" 'YYYY-MM-DD HH24:MI:SS')
 tw=$(local_time "$WDUE + interval '1 second'" 'YYYY-MM-DD HH24:MI:SS')
 ta=$(local_time "$WDUE + interval '5 minutes'" 'YYYY-MM-DD HH24:MI:SS')
 expected="$t0 | 收到 事件报告 | 设备 btn-0102-01 | 编号 $I
 $t0 | 时限 口头报告 | 截止 $(local_time "$T0 + interval '30 minutes'") | 已完成，按时
 $t0 | 时限 书面报告 | 截止 $wdue | 已逾期
 $t0 | 时限 续报 | 截止 $fdue | 待完成
-$t0 | 时限 终报 | 截止 $(local_time "now() - interval '1 day'") | 已取消
+$t0 | 时限 终报 | 截止 $(local_time "$NOW - interval '1 day'") | 已取消
 $tr | 收到 书面报告 | 设备 btn-0102-01 | 编号 $R
 $tw | 上报 区县教育局 | 迟报 | 第2级 | 已签收 | 编号 $E
 $tw | 记录 deadline.missed | 操作者 watchdog
@@ -345,6 +349,6 @@ ay_expect_eq "history of something that is not an id" 2 "$rc"
 "$AYCTL" policy set timezone America/New_York 2>/dev/null || ay_fail "policy set timezone"
 ay_ctl bureau deadlines --school sch-0103 >"$AY_T/dl.out" 2>"$AY_T/dl.err" || ay_fail "deadlines"
 ay_expect_eq "deadlines in New York time" "第二学校（sch-0103）
-  隐患整改时限 | 安全隐患 $H | 截止 $(local_time "date_trunc('minute', now()) + interval '3 days'" 'YYYY-MM-DD HH24:MI' America/New_York) | 待完成" \
+  隐患整改时限 | 安全隐患 $H | 截止 $(local_time "date_trunc('minute', $NOW) + interval '3 days'" 'YYYY-MM-DD HH24:MI' America/New_York) | 待完成" \
   "$(cat "$AY_T/dl.out")"
 ay_test_pass
