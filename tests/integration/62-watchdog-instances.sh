@@ -59,9 +59,12 @@ ay_expect_eq "still one escalation per deadline" "30|30" \
 ay_wait_until 10 "the stale escalations reminded" ay__sql_ge 20 \
   "SELECT count(DISTINCT escalation_id) FROM notifications WHERE kind = 'NOTIFICATION_KIND_REMINDER' AND created_at > '$restart'" ||
   ay_fail "no reminders after the restart"
-# No storm: reminders of one escalation never closer together than their
-# interval (2 s), also right after the outage when four had fallen due.
+# No storm: reminders of one escalation never closer together than half
+# their interval (2 s), also right after the outage when four had fallen
+# due. Reminders keep to their schedule, so one sent late (seen: 0.8 s on a
+# loaded machine) is followed by one on time, 1.2 s after it; a storm of
+# stale ones would come milliseconds apart.
 ay_expect_eq "no burst of stale reminders" 0 \
   "$(ay_psql "SELECT count(*) FROM (SELECT created_at - lag(created_at) OVER (PARTITION BY escalation_id ORDER BY created_at) AS gap
-              FROM notifications) x WHERE gap < interval '1500 milliseconds'")"
+              FROM notifications) x WHERE gap < interval '1000 milliseconds'")"
 ay_test_pass
