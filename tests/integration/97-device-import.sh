@@ -93,7 +93,10 @@ took_ms=$((($(date +%s%N) - start) / 1000000))
 echo "MEASURED: $out"
 echo "MEASURED: 1000 devices imported in $((took_ms / 1000)).$(printf %03d $((took_ms % 1000))) s" \
   "(wall clock of the ayctl process, this build)"
-[ "$took_ms" -lt 60000 ] || ay_fail "1000 devices took $took_ms ms"
+# The figure is the printed one (README, "Measured"); the bound only catches
+# a return to one broker round trip per device, which took many minutes, and
+# leaves room for a machine loaded by other tests (83 s seen at load 10).
+[ "$took_ms" -lt 300000 ] || ay_fail "1000 devices took $took_ms ms"
 ay_expect_eq "rows" $((rows + 1000)) "$(n_rows)"
 ay_expect_eq "accounts" $((accts + 1000)) "$(n_accounts)"
 ay_expect_eq "each with its own role (and btn-0102-01)" 1001 \
