@@ -170,19 +170,17 @@ static bool print_devices(const struct ay_pg_result *r, const struct ay_tz *z, e
             return false;
         const char *kind = ay_label_of(ay_pg_value(r, i, 4), lang);
         const char *battery = ay_pg_value(r, i, 11);
+        bool tamper = strcmp(ay_pg_value(r, i, 12), "t") == 0;
+        bool fault = strcmp(ay_pg_value(r, i, 13), "t") == 0;
         printf("  %s | %s%s%s%s | %s | %s %s | %s %s%s | %s%s%s | %s %s (%s %s)\n",
                ay_pg_value(r, i, 0), kind ? kind : ay_pg_value(r, i, 4),
                ay_pg_value(r, i, 5)[0] ? " " : "", ay_pg_value(r, i, 5),
                ay_pg_value(r, i, 6)[0] ? (en ? " in " : " 位于") : "", state_words(r, i, now, en),
                en ? "last heard" : "最近心跳", last, en ? "battery" : "电量",
                battery[0] ? battery : "-", battery[0] ? "%" : "",
-               strcmp(ay_pg_value(r, i, 12), "t") == 0 ? (en ? "TAMPER " : "被拆动 ") : "",
-               strcmp(ay_pg_value(r, i, 13), "t") == 0 ? (en ? "FAULT" : "故障") : "",
-               strcmp(ay_pg_value(r, i, 12), "t") == 0 || strcmp(ay_pg_value(r, i, 13), "t") == 0
-                   ? ""
-                   : (en ? "no fault" : "无故障"),
-               en ? "last test" : "最近测试", test, en ? "tests in 6 months:" : "半年内测试",
-               ay_pg_value(r, i, 17));
+               tamper ? (en ? "TAMPER " : "被拆动 ") : "", fault ? (en ? "FAULT" : "故障") : "",
+               tamper || fault ? "" : (en ? "no fault" : "无故障"), en ? "last test" : "最近测试",
+               test, en ? "tests in 6 months:" : "半年内测试", ay_pg_value(r, i, 17));
         if (ay_pg_value(r, i, 6)[0])
             printf("    %s%s\n", en ? "place: " : "所在：", ay_pg_value(r, i, 6));
     }
