@@ -28,6 +28,7 @@
 
 #include "ay_backoff.h"
 #include "ay_log.h"
+#include "ay_mqtt_own.h"
 #include "ay_service.h"
 #include "ay_sync.h"
 #include "ay_time.h"
@@ -36,6 +37,7 @@
 
 struct ay_mqtt {
     MQTTAsync client;
+    struct ay_own *own; /* instead of client: opts.own_thread */
     ay_mqtt_msg_fn *on_msg;
     void *arg;
     char *url;
@@ -246,12 +248,48 @@ static void nodelay_to_port(int port)
 /* The port of a tcp://, ssl://, mqtt://, mqtts:// URL; -1 if none. */
 static int url_port(const char *url)
 {
-    const char *colon = strrchr(url, ':');
+    char host[256], err[AY_ERRLEN];
+    int port = -1;
+    bool tls;
+    return ay_mqtt_parse_url(url, host, sizeof(host), &port, &tls, err) == AY_OK ? port : -1;
+}
+
+enum ay_err ay_mqtt_parse_url(const char *url, char *host, size_t host_size, int *port, bool *tls,
+                              char err[AY_ERRLEN])
+{
+    static const struct {
+        const char *prefix;
+        bool tls;
+    } schemes[] = {{"tcp://", false}, {"mqtt://", false}, {"ssl://", true}, {"mqtts://", true}};
+    const char *h = NULL, *colon = NULL, *hend = NULL;
     char *end = NULL;
-    long p = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (colon == NULL || end == colon + 1 || (*end != '\0' && *end != '/') || p <= 0 || p > 65535)
-        return -1;
-    return (int)p;
+
+    for (size_t i = 0; url != NULL && h == NULL && i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        if (strncmp(url, schemes[i].prefix, strlen(schemes[i].prefix)) == 0) {
+            h = url + strlen(schemes[i].prefix);
+            *tls = schemes[i].tls;
+        }
+    if (h == NULL)
+        goto bad;
+    if (*h == '[') { /* [IPv6]:PORT */
+        hend = strchr(h, ']');
+        colon = hend ? hend + 1 : NULL;
+        h++;
+    } else {
+        colon = hend = strrchr(h, ':');
+    }
+    if (colon == NULL || *colon != ':' || hend == h || (size_t)(hend - h) >= host_size)
+        goto bad;
+    long p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || (*end != '\0' && strcmp(end, "/") != 0) || p < 1 || p > 65535)
+        goto bad;
+    memcpy(host, h, (size_t)(hend - h));
+    host[hend - h] = '\0';
+    *port = (int)p;
+    return AY_OK;
+bad:
+    ay_errf(err, "invalid broker URL %s (tcp://HOST:PORT or ssl://HOST:PORT)", url ? url : "");
+    return AY_ERR_CONFIG;
 }
 
 /* Every successful connect, first or automatic: renew the subscriptions. */
@@ -386,6 +424,17 @@ enum ay_err ay_mqtt_new(const struct ay_mqtt_opts *opts, ay_mqtt_msg_fn *on_msg,
     rc = copy_opts(c, opts);
     if (rc != AY_OK)
         goto fail;
+    if (opts->own_thread) {
+        rc = AY_ERR_CONFIG;
+        if (on_msg != NULL || opts->will_topic != NULL) {
+            ay_errf(err, "%s: a client on its own thread only publishes", opts->client_id);
+            goto fail;
+        }
+        if ((rc = ay_own_new(opts, &c->own, err)) != AY_OK)
+            goto fail;
+        *out = c;
+        return AY_OK;
+    }
     /* Keep publishes made while the broker is away, and refuse (never drop
      * the oldest) when the buffer is full. */
     co.sendWhileDisconnected = 1;
@@ -411,6 +460,10 @@ fail:
 
 enum ay_err ay_mqtt_subscribe(struct ay_mqtt *c, const char *filter, int qos, char err[AY_ERRLEN])
 {
+    if (c->own) {
+        ay_errf(err, "%s: a client on its own thread only publishes", c->client_id);
+        return AY_ERR_CONFIG;
+    }
     if (c->nsubs >= SUBS_MAX) {
         ay_errf(err, "too many subscriptions (max %d)", SUBS_MAX);
         return AY_ERR_FULL;
@@ -438,6 +491,8 @@ enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLE
     MQTTProperty p;
     enum ay_err rc = AY_OK;
 
+    if (c->own)
+        return ay_own_connect(c->own, timeout_ms, err);
     co.keepAliveInterval = c->opts.keepalive_s ? (int)c->opts.keepalive_s : 20;
     co.cleanstart = c->opts.clean_start ? 1 : 0;
     co.connectTimeout = timeout_ms / 1000 > 0 ? timeout_ms / 1000 : 1;
@@ -527,6 +582,8 @@ void ay_mqtt_disconnect(struct ay_mqtt *c, int timeout_ms)
 {
     MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer5;
 
+    if (c != NULL && c->own != NULL)
+        ay_own_disconnect(c->own, timeout_ms);
     if (c == NULL || c->client == NULL)
         return;
     dopts.timeout = timeout_ms;
@@ -546,6 +603,7 @@ void ay_mqtt_free(struct ay_mqtt *c)
         ay_mqtt_disconnect(c, 2000);
         MQTTAsync_destroy(&c->client);
     }
+    ay_own_free(c->own);
     for (int i = 0; i < c->nsubs; i++)
         free(c->subs[i]);
     free(c->url);
@@ -625,6 +683,9 @@ enum ay_err ay_mqtt_publish_typed(struct ay_mqtt *c, const char *topic, const ch
     MQTTProperties props = MQTTProperties_initializer;
     struct pending *p = NULL;
 
+    if (c->own)
+        return ay_own_publish(c->own, topic, content_type, payload, len, qos, retain, done,
+                              done_arg, err);
     if (len > (size_t)0x7fffffff) {
         ay_errf(err, "payload too large (%zu bytes)", len);
         return AY_ERR_INVALID;
@@ -741,9 +802,7 @@ enum ay_err ay_mqtt_publish_wait_typed(struct ay_mqtt *c, const char *topic,
 unsigned ay_mqtt_send_window(struct ay_mqtt *c)
 {
     unsigned mine = c->opts.max_inflight ? c->opts.max_inflight : 100;
-    pthread_mutex_lock(&c->lock);
-    unsigned broker = c->broker_rmax;
-    pthread_mutex_unlock(&c->lock);
+    unsigned broker = ay_mqtt_broker_receive_max(c);
     /* Not connected yet: the MQTT v5 default a stock Mosquitto announces. */
     if (broker == 0)
         broker = 20;
@@ -752,6 +811,8 @@ unsigned ay_mqtt_send_window(struct ay_mqtt *c)
 
 unsigned ay_mqtt_generation(struct ay_mqtt *c)
 {
+    if (c->own)
+        return ay_own_generation(c->own);
     pthread_mutex_lock(&c->lock);
     unsigned g = c->generation;
     pthread_mutex_unlock(&c->lock);
@@ -760,6 +821,8 @@ unsigned ay_mqtt_generation(struct ay_mqtt *c)
 
 unsigned ay_mqtt_broker_receive_max(struct ay_mqtt *c)
 {
+    if (c->own)
+        return ay_own_broker_receive_max(c->own);
     pthread_mutex_lock(&c->lock);
     unsigned r = c->broker_rmax;
     pthread_mutex_unlock(&c->lock);

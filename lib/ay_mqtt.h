@@ -40,6 +40,13 @@ struct ay_mqtt_opts {
     unsigned receive_max;      /* QoS 1 messages in flight towards us; 0: broker default */
     unsigned max_inflight;     /* our QoS 1 publishes in flight; 0: 100 */
     unsigned max_buffered;     /* publishes kept while disconnected; 0: 10000 */
+    /* A publish-only client on a network thread of its own (libmosquitto,
+     * lib/ay_mqtt_own.h) instead of Paho's one receive thread for the
+     * whole process: its acknowledgements keep coming while a Paho
+     * message callback holds that thread for back-pressure. No
+     * subscriptions, no will, no session (clean_start, session_expiry_s 0);
+     * tcp://, mqtt://, ssl:// and mqtts:// URLs. */
+    bool own_thread;
     /* Optional will message, published by the broker if we vanish. */
     const char *will_topic;
     const void *will_payload;
@@ -113,6 +120,12 @@ enum ay_err ay_mqtt_publish_wait_typed(struct ay_mqtt *c, const char *topic,
  * unknown rather than read as a shorter, known one. NULL when out of
  * memory. Pure; used by the message callback, unit-tested. */
 char *ay_mqtt_content_type_dup(const void *data, size_t len);
+
+/* Splits tcp://HOST:PORT, mqtt://, ssl://, mqtts:// (HOST may be [IPv6])
+ * into host (NUL-terminated, without brackets), port and whether it is
+ * TLS. Pure; AY_ERR_CONFIG with the reason for anything else. */
+enum ay_err ay_mqtt_parse_url(const char *url, char *host, size_t host_size, int *port, bool *tls,
+                              char err[AY_ERRLEN]);
 
 /* Disconnects cleanly (the broker keeps a persistent session), waiting at
  * most timeout_ms for in-flight publishes. */

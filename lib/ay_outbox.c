@@ -51,6 +51,7 @@ struct ay_outbox {
 
     pthread_mutex_t lock;
     pthread_cond_t wake;
+    pthread_cond_t room; /* an acknowledgement or the close: ay_outbox_wait_below */
     /* Guarded by lock. */
     struct item *head, *tail;
     size_t nitems, nbytes;
@@ -85,6 +86,7 @@ static void on_done(void *arg, enum ay_err rc, const char *reason)
     else
         ob->failed++;
     pthread_cond_signal(&ob->wake);
+    pthread_cond_broadcast(&ob->room);
     pthread_mutex_unlock(&ob->lock);
     if (rc != AY_OK)
         ay_log_warn("could not publish", "err", reason, NULL);
@@ -151,6 +153,7 @@ static bool send_one(struct ay_outbox *ob, struct item *it, unsigned generation)
         ob->failed++;
         if (ob->o.qos > 0 && ob->inflight > 0)
             ob->inflight--;
+        pthread_cond_broadcast(&ob->room);
         pthread_mutex_unlock(&ob->lock);
     }
     item_free(it);
@@ -180,6 +183,7 @@ static void *run(void *arg)
                 full = true;
             }
         }
+        pthread_cond_broadcast(&ob->room); /* QoS 0: taken is done */
         if (ob->closing &&
             ((ob->head == NULL && ob->inflight == 0) || ay_mono_us() >= ob->close_deadline_us))
             break;
@@ -207,10 +211,12 @@ enum ay_err ay_outbox_new(struct ay_mqtt *c, const struct ay_outbox_opts *o, str
         ob->o.max_bytes = DEFAULT_MAX_BYTES;
     pthread_mutex_init(&ob->lock, NULL);
     ay_cond_init(&ob->wake);
+    ay_cond_init(&ob->room);
     ob->generation = ay_mqtt_generation(c);
     if (pthread_create(&ob->thread, NULL, run, ob) != 0) {
         ay_errf(err, "cannot start the publishing thread");
         pthread_cond_destroy(&ob->wake);
+        pthread_cond_destroy(&ob->room);
         pthread_mutex_destroy(&ob->lock);
         free(ob);
         return AY_ERR_NOMEM;
@@ -273,6 +279,7 @@ size_t ay_outbox_close(struct ay_outbox *ob, int timeout_ms)
         ob->close_deadline_us = ay_mono_deadline_us(timeout_ms);
     }
     pthread_cond_signal(&ob->wake);
+    pthread_cond_broadcast(&ob->room);
     pthread_mutex_unlock(&ob->lock);
     if (ob->started) {
         pthread_join(ob->thread, NULL);
@@ -306,12 +313,24 @@ void ay_outbox_stats(struct ay_outbox *ob, struct ay_outbox_stats *s)
     pthread_mutex_unlock(&ob->lock);
 }
 
+bool ay_outbox_wait_below(struct ay_outbox *ob, size_t n, int64_t deadline_us)
+{
+    pthread_mutex_lock(&ob->lock);
+    while (!ob->closing && ob->nitems + ob->inflight > n)
+        if (!ay_cond_wait_until(&ob->room, &ob->lock, deadline_us))
+            break;
+    bool below = ob->nitems + ob->inflight <= n;
+    pthread_mutex_unlock(&ob->lock);
+    return below;
+}
+
 void ay_outbox_free(struct ay_outbox *ob)
 {
     if (ob == NULL)
         return;
     (void)ay_outbox_close(ob, 0);
     pthread_cond_destroy(&ob->wake);
+    pthread_cond_destroy(&ob->room);
     pthread_mutex_destroy(&ob->lock);
     free(ob);
 }

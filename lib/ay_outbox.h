@@ -22,7 +22,9 @@
 #ifndef AY_OUTBOX_H
 #define AY_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ay_err.h"
 #include "ay_mqtt.h"
@@ -66,6 +68,14 @@ enum ay_err ay_outbox_put_take_typed(struct ay_outbox *ob, const char *topic,
 size_t ay_outbox_close(struct ay_outbox *ob, int timeout_ms);
 
 void ay_outbox_stats(struct ay_outbox *ob, struct ay_outbox_stats *s);
+
+/* Waits until at most n messages are queued or in flight, or until the
+ * monotonic deadline_us (lib/ay_sync.h) passes, or the outbox closes.
+ * Returns true if at most n are. For a producer that bounds the memory of
+ * what it has handed over, when acknowledgements are slow. Never call it
+ * from a thread the acknowledgements need (Paho's receive thread, for an
+ * outbox on a Paho client). */
+bool ay_outbox_wait_below(struct ay_outbox *ob, size_t n, int64_t deadline_us);
 
 /* Closes (at once) if still open and frees. Call after the MQTT client is
  * freed: until then Paho may still report a publish done. NULL is a no-op. */

@@ -39,6 +39,7 @@
 
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_log.h"
+#include "ay_mqtt.h"
 #include "ay_time.h"
 #include "stats.h"
 
@@ -111,29 +112,17 @@ static double cpu_s(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* tcp://HOST:PORT (or mqtt://) into host and port. */
+/* tcp://HOST:PORT (or mqtt://) into host and port: no TLS here. */
 static enum ay_err parse_url(struct gen *g, const char *url, char err[AY_ERRLEN])
 {
-    const char *p = strstr(url, "://");
-    const char *colon = NULL;
-    char *end = NULL;
+    bool tls = false;
+    enum ay_err rc = ay_mqtt_parse_url(url, g->host, sizeof(g->host), &g->port, &tls, err);
 
-    if (p == NULL || (strncmp(url, "tcp://", 6) != 0 && strncmp(url, "mqtt://", 7) != 0))
-        goto bad;
-    p += 3;
-    colon = strrchr(p, ':');
-    if (colon == NULL || colon == p || (size_t)(colon - p) >= sizeof(g->host))
-        goto bad;
-    long port = strtol(colon + 1, &end, 10);
-    if (end == colon + 1 || *end != '\0' || port < 1 || port > 65535)
-        goto bad;
-    memcpy(g->host, p, (size_t)(colon - p));
-    g->host[colon - p] = '\0';
-    g->port = (int)port;
-    return AY_OK;
-bad:
-    ay_errf(err, "invalid broker URL %s (tcp://HOST:PORT; TLS is not supported here)", url);
-    return AY_ERR_INVALID;
+    if (rc == AY_OK && tls) {
+        ay_errf(err, "invalid broker URL %s (tcp://HOST:PORT; TLS is not supported here)", url);
+        rc = AY_ERR_INVALID;
+    }
+    return rc;
 }
 
 /* ---- libmosquitto callbacks (run on this thread, inside loop_read/write) - */

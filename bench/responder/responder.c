@@ -39,6 +39,7 @@
 #include "anyuan/v1/common.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_log.h"
+#include "ay_mqtt.h"
 #include "ay_msgtype.h"
 #include "ay_time.h"
 #include "ay_topic.h"
@@ -314,22 +315,12 @@ static void log_counts(const struct responder *r, const char *msg)
     ay_log_info(msg, "answered", a, "rejected", j, "acked", k, "publish_errors", e, NULL);
 }
 
-/* tcp://HOST:PORT into host and port. */
+/* tcp://HOST:PORT into host and port: no TLS here. */
 static bool parse_url(struct responder *r, const char *url)
 {
-    const char *p = strncmp(url, "tcp://", 6) == 0 ? url + 6 : NULL;
-    const char *colon = p ? strrchr(p, ':') : NULL;
-    char *end = NULL;
-
-    if (colon == NULL || colon == p || (size_t)(colon - p) >= sizeof(r->host))
-        return false;
-    long port = strtol(colon + 1, &end, 10);
-    if (end == colon + 1 || *end != '\0' || port < 1 || port > 65535)
-        return false;
-    memcpy(r->host, p, (size_t)(colon - p));
-    r->host[colon - p] = '\0';
-    r->port = (int)port;
-    return true;
+    char err[AY_ERRLEN];
+    bool tls = false;
+    return ay_mqtt_parse_url(url, r->host, sizeof(r->host), &r->port, &tls, err) == AY_OK && !tls;
 }
 
 static bool read_password(struct responder *r)

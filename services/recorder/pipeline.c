@@ -30,6 +30,10 @@
 #define REJECT_LOG_SLOTS 256
 /* Extra time for the receipts after the drain time. */
 #define RECEIPT_GRACE_MS 2000
+/* Receipts queued or unacknowledged, in batches per worker, past which the
+ * workers take no more messages (bounds their memory if the broker is slow
+ * to acknowledge; the intake queue then holds the broker back). */
+#define RECEIPT_BATCHES_PER_WORKER 2
 
 struct counters {
     unsigned long long stored, duplicates, rejected, unstored;
@@ -45,7 +49,8 @@ struct recorder_pipeline {
     bool started;
     /* Monotonic time the drain ends; 0 while running. */
     _Atomic int64_t drain_deadline_us;
-    atomic_bool intake_warned; /* "queue full" said once per episode */
+    atomic_bool intake_warned;  /* "queue full" said once per episode */
+    atomic_bool receipt_warned; /* "receipts wait" said once per episode */
 
     pthread_mutex_t lock;
     /* Guarded by lock. */
@@ -338,6 +343,23 @@ static void process(struct recorder_pipeline *p, struct ay_pg *db, struct record
     }
 }
 
+/* Waits while too many receipts are not acknowledged yet; not once the
+ * drain began (what is queued is stored in time; receipts go as they can). */
+static void wait_for_receipts(struct recorder_pipeline *p)
+{
+    size_t workers = p->o.workers ? p->o.workers : 1;
+    size_t most = RECEIPT_BATCHES_PER_WORKER * workers * p->o.batch_max;
+
+    while (!ay_outbox_wait_below(p->outbox, most, ay_mono_deadline_us(OFFER_SLICE_MS))) {
+        if (atomic_load(&p->drain_deadline_us) != 0)
+            return;
+        if (!atomic_exchange(&p->receipt_warned, true))
+            ay_log_warn("receipts are not acknowledged by the broker, holding the intake back",
+                        NULL);
+    }
+    atomic_store(&p->receipt_warned, false);
+}
+
 static void worker(void *arg, size_t index, struct ay_pg *db)
 {
     struct recorder_pipeline *p = arg;
@@ -348,6 +370,7 @@ static void worker(void *arg, size_t index, struct ay_pg *db)
         return;
     }
     for (;;) {
+        wait_for_receipts(p);
         size_t n = ay_queue_pop_batch(p->q, (void **)batch, p->o.batch_max, 200);
         if (n > 0)
             process(p, db, batch, n);

@@ -355,6 +355,46 @@ static void test_mqtt_content_type_copy_is_a_c_string_without_nul(void **state)
     free(s);
 }
 
+static void test_mqtt_url_splits_into_host_port_and_tls(void **state)
+{
+    char host[64], err[AY_ERRLEN] = "";
+    int port = 0;
+    bool tls = true;
+    (void)state;
+    assert_int_equal(
+        ay_mqtt_parse_url("tcp://127.0.0.1:1883", host, sizeof(host), &port, &tls, err), AY_OK);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 1883);
+    assert_false(tls);
+    assert_int_equal(
+        ay_mqtt_parse_url("mqtts://broker.example:8883/", host, sizeof(host), &port, &tls, err),
+        AY_OK);
+    assert_string_equal(host, "broker.example");
+    assert_int_equal(port, 8883);
+    assert_true(tls);
+    assert_int_equal(ay_mqtt_parse_url("ssl://[::1]:18883", host, sizeof(host), &port, &tls, err),
+                     AY_OK);
+    assert_string_equal(host, "::1");
+    assert_true(tls);
+    const char *bad[] = {
+        "ws://h:9001",
+        "tcp://h",
+        "tcp://:1883",
+        "tcp://h:0",
+        "tcp://h:70000",
+        "tcp://h:1883x",
+        "h:1883",
+        "ssl://[::1:1",
+        "tcp://a-host-name-far-longer-than-the-buffer-of-sixty-four-bytes-given.example:1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(ay_mqtt_parse_url(bad[i], host, sizeof(host), &port, &tls, err),
+                         AY_ERR_CONFIG);
+        assert_non_null(strstr(err, bad[i]));
+    }
+    assert_int_equal(ay_mqtt_parse_url(NULL, host, sizeof(host), &port, &tls, err), AY_ERR_CONFIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_wire_bad_input_is_refused_naming_the_type_or_field),
         cmocka_unit_test(test_wire_names_content_types_and_feed_twins),
         cmocka_unit_test(test_mqtt_content_type_copy_is_a_c_string_without_nul),
+        cmocka_unit_test(test_mqtt_url_splits_into_host_port_and_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
