@@ -5,7 +5,9 @@
  * ay_outbox, ay_pg_tx).
  *
  * Two MQTT connections: `in` holds the persistent session with the shared
- * subscription; `out` publishes receipts (through the pipeline's outbox).
+ * subscription (Paho); `out` publishes receipts (through the pipeline's
+ * outbox) on a network thread of its own (lib/ay_mqtt_own.h), so that their
+ * acknowledgements keep coming while the intake holds Paho's thread.
  * Start: database, schema check, `out`, workers, then `in` (a backlog the
  * broker kept must find the workers running). Stop: `in` disconnects first
  * (the broker keeps what we have not taken), the queue is drained into the
@@ -44,9 +46,9 @@ static const struct ay_config_def defs[] = {
      "instance name; with the account it makes the stable MQTT client id of the session"},
     {"share_group", "AY_SHARE_GROUP", AY_CFG_STRING, "recorder", 0, 0, CFG(share_group),
      "MQTT v5 shared subscription group the instances share the load in"},
-    {"batch_max", "AY_BATCH_MAX", AY_CFG_INT, "1000", 1, 100000, CFG(batch_max),
+    {"batch_max", "AY_BATCH_MAX", AY_CFG_INT, "250", 1, 100000, CFG(batch_max),
      "most messages stored in one transaction"},
-    {"queue_max_items", "AY_QUEUE_MAX_ITEMS", AY_CFG_INT, "4000", 1, 10000000, CFG(queue_max_items),
+    {"queue_max_items", "AY_QUEUE_MAX_ITEMS", AY_CFG_INT, "1500", 1, 10000000, CFG(queue_max_items),
      "messages held in memory before the broker is held back"},
     {"queue_max_mb", "AY_QUEUE_MAX_MB", AY_CFG_INT, "16", 1, 65536, CFG(queue_max_mb),
      "megabytes held in memory before the broker is held back"},
