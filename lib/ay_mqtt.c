@@ -59,6 +59,8 @@ struct ay_mqtt {
     bool connected; /* CONNACK received and subscriptions granted */
     bool ever_connected;
     bool connect_failed;
+    bool session_present; /* the CONNACK of the connect ay_mqtt_connect waits for */
+    bool closing;         /* ay_mqtt_disconnect called: a discarded subscribe is no error */
     char reason[AY_ERRLEN];
     unsigned generation;  /* successful connects so far */
     unsigned broker_rmax; /* the broker's Receive Maximum (CONNACK); 0: not known yet */
@@ -157,9 +159,10 @@ static void subscription_failed(struct ay_mqtt *c, const char *reason)
 {
     pthread_mutex_lock(&c->lock);
     bool reconnecting = c->ever_connected;
+    bool closing = c->closing;
     pthread_mutex_unlock(&c->lock);
     set_state(c, false, true, reason);
-    if (reconnecting)
+    if (reconnecting && !closing)
         ay_log_error("could not renew subscriptions after reconnecting", "client", c->client_id,
                      "err", reason, NULL);
 }
@@ -303,10 +306,18 @@ static void on_connected(void *context, char *cause)
     nodelay_to_port(url_port(c->url));
     pthread_mutex_lock(&c->lock);
     was = c->ever_connected;
+    bool resumed = c->session_present;
+    c->session_present = false;
     pthread_mutex_unlock(&c->lock);
-    if (c->nsubs == 0) {
+    /* A resumed session has its subscriptions: connected now, and they are
+     * renewed without waiting. Waiting could take long: the broker sends
+     * the session's backlog at once, Paho calls the message callback with
+     * its own mutex held, and a callback holding back (full queue) starves
+     * the send thread that would send the SUBSCRIBE (seen: 5 s timeouts and
+     * reconnects at the start of a drain of 100,000). */
+    if (c->nsubs == 0 || resumed)
         set_state(c, true, false, NULL);
-    } else {
+    if (c->nsubs > 0) {
         /* Retain As Published: a retained publish reaches us with its retain
          * flag, so a service can refuse it (a stock broker forwards it with
          * the flag cleared otherwise). */
@@ -348,6 +359,7 @@ static void on_connect_ok(void *context, MQTTAsync_successData5 *r)
                                                         MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
     pthread_mutex_lock(&c->lock);
     c->broker_rmax = rmax;
+    c->session_present = r->alt.connect.sessionPresent != 0;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -530,6 +542,9 @@ enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLE
         co.will = &will;
     }
     set_state(c, false, false, "");
+    pthread_mutex_lock(&c->lock);
+    c->closing = false;
+    pthread_mutex_unlock(&c->lock);
     int prc = MQTTAsync_connect(c->client, &co);
     MQTTProperties_free(&props);
     if (prc != MQTTASYNC_SUCCESS) {
@@ -586,6 +601,9 @@ void ay_mqtt_disconnect(struct ay_mqtt *c, int timeout_ms)
         ay_own_disconnect(c->own, timeout_ms);
     if (c == NULL || c->client == NULL)
         return;
+    pthread_mutex_lock(&c->lock);
+    c->closing = true;
+    pthread_mutex_unlock(&c->lock);
     dopts.timeout = timeout_ms;
     if (MQTTAsync_isConnected(c->client))
         MQTTAsync_disconnect(c->client, &dopts);

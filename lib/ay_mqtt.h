@@ -84,7 +84,9 @@ enum ay_err ay_mqtt_new(const struct ay_mqtt_opts *opts, ay_mqtt_msg_fn *on_msg,
 enum ay_err ay_mqtt_subscribe(struct ay_mqtt *c, const char *filter, int qos, char err[AY_ERRLEN]);
 
 /* Connects and makes the registered subscriptions, waiting at most
- * timeout_ms. After a first success the client reconnects by itself with
+ * timeout_ms (when the broker resumed the session, which has them, the
+ * subscriptions are renewed without waiting: its backlog may hold Paho's
+ * threads, see ay_mqtt.c on_connected). After a first success the client reconnects by itself with
  * backoff (1 s doubling to 30 s) whenever the connection is lost. A refused
  * subscription (not authorised) is an error naming the filter. */
 enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLEN]);

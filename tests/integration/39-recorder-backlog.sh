@@ -21,7 +21,14 @@ mosquitto_pub -V 5 -q 1 -p "$AY_MQTT_PORT" -u btn-0102-01 -P dev-pw -i btn-0102-
 mv "$AY_T/log/recorder.log" "$AY_T/log/recorder-1.log.txt"
 start=$SECONDS
 ay_test_start_recorder
+# The session is resumed: ready without waiting for the renewed subscription.
+# (Waiting for it, the recorder timed out and reconnected in 2 of 3 drains of
+# 100,000 in bench/run: the backlog holding Paho's threads starved the
+# SUBSCRIBE. This small backlog does not reliably show that; the check is
+# that no start here has such troubles.)
 [ $((SECONDS - start)) -le 15 ] || ay_fail "ready only after $((SECONDS - start)) s"
+ay_log_has recorder 'could not connect|could not renew' &&
+  ay_fail "connect troubles in a backlog: $(grep -E 'could not (connect|renew)' "$AY_T/log/recorder.log")"
 done3000() { grep -qE 'msg=stats stored=1 duplicates=2999 ' "$AY_T/log/recorder.log"; }
 ay_wait_until 120 "the backlog worked off" done3000 ||
   ay_fail "backlog not done: $(grep msg=stats "$AY_T/log/recorder.log" | tail -n 1)"
