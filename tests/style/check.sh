@@ -24,6 +24,12 @@ if grep -ln 'MQTTAsync.h' $files | grep -vE '^(lib/ay_mqtt.c|devices/reference/l
   echo "only lib/ay_mqtt.c (and devices/reference/link.c) may include MQTTAsync.h"
   fail=1
 fi
+# libmosquitto: only lib/ay_mqtt_own.c (the own-thread client behind ay_mqtt),
+# the bench's load generators and responder, and the broker's own plugin.
+if grep -ln '<mosquitto.h>' $files | grep -vE '^(lib/ay_mqtt_own.c|bench/.*|broker-plugin/.*)$'; then
+  echo "only lib/ay_mqtt_own.c (and bench/, broker-plugin/) may include mosquitto.h"
+  fail=1
+fi
 if grep -ln 'libpq-fe.h' $files | grep -v '^lib/ay_pg.c$'; then
   echo "only lib/ay_pg.c may include libpq-fe.h"
   fail=1
