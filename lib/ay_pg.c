@@ -560,3 +560,9 @@ enum ay_err ay_pg_tx(struct ay_pg *db, const struct ay_pg_tx_opts *o, ay_pg_tx_f
         }
     }
 }
+
+enum ay_err ay_pg_bad_row(const char *stmt, int row, char err[AY_ERRLEN])
+{
+    ay_errf(err, "%s: unexpected value in row %d", stmt, row);
+    return AY_ERR_INVALID;
+}

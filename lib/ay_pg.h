@@ -173,5 +173,8 @@ const char *ay_pg_value(const struct ay_pg_result *r, int row, int col);
 int ay_pg_length(const struct ay_pg_result *r, int row, int col);
 bool ay_pg_is_null(const struct ay_pg_result *r, int row, int col);
 void ay_pg_result_free(struct ay_pg_result *r); /* NULL is a no-op */
+/* A row of stmt's result the caller cannot read (a cell out of range or
+ * malformed): says so in err and returns AY_ERR_INVALID. */
+enum ay_err ay_pg_bad_row(const char *stmt, int row, char err[AY_ERRLEN]);
 
 #endif

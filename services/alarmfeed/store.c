@@ -8,12 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static enum ay_err bad_cell(const char *stmt, int row, char err[AY_ERRLEN])
-{
-    ay_errf(err, "%s: unexpected value in row %d", stmt, row);
-    return AY_ERR_INVALID;
-}
-
 static bool double_cell(const struct ay_pg_result *r, int row, int col, double *out)
 {
     const char *s = ay_pg_value(r, row, col);
@@ -73,7 +67,7 @@ static enum ay_err load_devices(struct ay_pg *db, struct alarmfeed_load *l, char
             .has_geo = strcmp(ay_pg_value(r, i, 6), "t") == 0,
         };
         if (!double_cell(r, i, 7, &row.latitude) || !double_cell(r, i, 8, &row.longitude))
-            rc = bad_cell("load_devices", i, err);
+            rc = ay_pg_bad_row("load_devices", i, err);
         else
             rc = added(alarmfeed_registry_add_device(l->reg, &row), &l->skipped);
     }
@@ -90,7 +84,7 @@ static enum ay_err load_windows(struct ay_pg *db, struct alarmfeed_load *l, char
         int64_t starts = 0;
         int64_t ends = 0;
         if (!ay_pg_int64(r, i, 1, &starts) || !ay_pg_int64(r, i, 2, &ends))
-            rc = bad_cell("load_test_windows", i, err);
+            rc = ay_pg_bad_row("load_test_windows", i, err);
         else
             rc = added(alarmfeed_registry_add_window(l->reg, ay_pg_value(r, i, 0), starts, ends),
                        &l->skipped);

@@ -116,12 +116,6 @@ static const char *safe_text(const char *s, char *buf, size_t cap)
     return s ? ay_text_sanitize(buf, cap, s) : NULL;
 }
 
-static enum ay_err bad_cell(const char *stmt, int row, int col, char err[AY_ERRLEN])
-{
-    ay_errf(err, "%s: unexpected value in row %d column %d", stmt, row, col);
-    return AY_ERR_INVALID;
-}
-
 /* Copies a cell into a fixed buffer; false if it does not fit. */
 static bool cell(const struct ay_pg_result *r, int row, int col, char *buf, size_t cap)
 {
@@ -207,7 +201,7 @@ static enum ay_err load_known(struct ay_pg *db, const char **ids, size_t n,
             !ay_pg_int64(res, r, 2, &k->stored_us) ||
             !cell(res, r, 3, k->device, sizeof(k->device)) ||
             !cell(res, r, 4, k->kind, sizeof(k->kind)))
-            rc = bad_cell("load_known", r, 0, err);
+            rc = ay_pg_bad_row("load_known", r, err);
         k->record_id = id;
     }
     ay_pg_result_free(res);
@@ -231,7 +225,7 @@ static enum ay_err load_devices(struct ay_pg *db, const char **ids, size_t n,
         if (!cell(res, r, 0, d->id, sizeof(d->id)) ||
             !cell(res, r, 1, d->school, sizeof(d->school)) ||
             !cell(res, r, 2, d->district, sizeof(d->district)) || !ay_pg_int64(res, r, 5, &hb))
-            rc = bad_cell("load_devices", r, 0, err);
+            rc = ay_pg_bad_row("load_devices", r, err);
         d->enabled = strcmp(ay_pg_value(res, r, 3), "t") == 0;
         d->in_test_window = strcmp(ay_pg_value(res, r, 4), "t") == 0;
         d->heartbeat_s = (int)hb;
@@ -258,7 +252,7 @@ static enum ay_err load_districts(struct ay_pg *db, const char **ids, size_t n,
         const char *doc = ay_pg_value(res, r, 1);
         char perr[AY_ERRLEN] = "";
         if (!cell(res, r, 0, d->id, sizeof(d->id)))
-            rc = bad_cell("load_districts", r, 0, err);
+            rc = ay_pg_bad_row("load_districts", r, err);
         else if (ay_policy_from_json(doc, strlen(doc), &d->policy, perr) != AY_OK) {
             ay_log_warn("invalid district policy in the database, using the defaults", "district",
                         d->id, "err", perr, NULL);
@@ -285,7 +279,7 @@ static enum ay_err load_device_states(struct ay_pg *db, const char **ids, size_t
         struct recorder_dev_state *d = &f->dev_states[f->ndev_states++];
         if (!cell(res, r, 0, d->device, sizeof(d->device)) ||
             !cell(res, r, 2, d->episode, sizeof(d->episode)))
-            rc = bad_cell("load_device_status", r, 0, err);
+            rc = ay_pg_bad_row("load_device_status", r, err);
         d->offline = strcmp(ay_pg_value(res, r, 1), "t") == 0;
         d->tamper = strcmp(ay_pg_value(res, r, 3), "t") == 0;
         d->fault = strcmp(ay_pg_value(res, r, 4), "t") == 0;
@@ -309,7 +303,7 @@ static enum ay_err load_schools(struct ay_pg *db, const char **ids, size_t n,
     for (int r = 0; rc == AY_OK && r < rows; r++) {
         struct recorder_school *s = &f->schools[f->nschools++];
         if (!cell(res, r, 0, s->id, sizeof(s->id)))
-            rc = bad_cell("load_schools", r, 0, err);
+            rc = ay_pg_bad_row("load_schools", r, err);
         snprintf(s->name_zh, sizeof(s->name_zh), "%s", ay_pg_value(res, r, 1));
         snprintf(s->name_en, sizeof(s->name_en), "%s", ay_pg_value(res, r, 2));
     }
@@ -332,7 +326,7 @@ static enum ay_err load_subjects(struct ay_pg *db, const char *stmt, const char 
         struct recorder_subject *s = &(*out)[(*nout)++];
         if (!cell(res, r, 0, s->id, sizeof(s->id)) ||
             !cell(res, r, 1, s->school, sizeof(s->school)))
-            rc = bad_cell(stmt, r, 0, err);
+            rc = ay_pg_bad_row(stmt, r, err);
     }
     ay_pg_result_free(res);
     return rc;
@@ -359,7 +353,7 @@ static enum ay_err load_hazards(struct ay_pg *db, const char **ids, size_t n,
         if (!cell(res, r, 0, s->id, sizeof(s->id)) ||
             !cell(res, r, 1, s->school, sizeof(s->school)) || !ay_pg_int64(res, r, 9, &seq) ||
             !ay_pg_int64(res, r, 11, &h->dl_due_us))
-            rc = bad_cell("load_hazards", r, 0, err);
+            rc = ay_pg_bad_row("load_hazards", r, err);
         memcpy(hf->id, s->id, sizeof(hf->id));
         h->status = enum_value(&anyuan__v1__hazard_status__descriptor, ay_pg_value(res, r, 2));
         h->grade = enum_value(&anyuan__v1__hazard_grade__descriptor, ay_pg_value(res, r, 3));
@@ -393,7 +387,7 @@ static enum ay_err load_deadlines(struct ay_pg *db, const char **ids, size_t n,
             !cell(res, r, 3, d->subject_id, sizeof(d->subject_id)) ||
             !ay_pg_int64(res, r, 4, &d->due_us) || !ay_pg_int64(res, r, 6, &seq) ||
             !ay_pg_int64(res, r, 7, &d->created_us))
-            rc = bad_cell("load_deadlines", r, 0, err);
+            rc = ay_pg_bad_row("load_deadlines", r, err);
         d->seq = (int)seq;
         d->kind = enum_value(&anyuan__v1__deadline_kind__descriptor, ay_pg_value(res, r, 1));
         d->subject_kind = enum_value(&anyuan__v1__subject_kind__descriptor, ay_pg_value(res, r, 2));
@@ -546,7 +540,7 @@ static enum ay_err insert_messages(struct ay_pg *db, struct recorder_item **item
         int64_t id = 0;
         if (hit == NULL || !ay_pg_int64(res, r, 1, &id) ||
             !ay_pg_int64(res, r, 2, &(*hit)->stored_us)) {
-            rc = bad_cell("insert_messages", r, 0, err);
+            rc = ay_pg_bad_row("insert_messages", r, err);
             goto cleanup;
         }
         (*hit)->outcome = RECORDER_STORED;

@@ -61,12 +61,6 @@ static enum ay_err claim(struct ay_pg *db, const char *stmt, struct ay_pg_result
     return ay_pg_exec_prepared(db, stmt, 1, params, NULL, NULL, res, err);
 }
 
-static enum ay_err bad_cell(const char *stmt, int row, char err[AY_ERRLEN])
-{
-    ay_errf(err, "%s: unexpected value in row %d", stmt, row);
-    return AY_ERR_INVALID;
-}
-
 static bool cell(const struct ay_pg_result *r, int row, int col, char *buf, size_t cap)
 {
     int n = snprintf(buf, cap, "%s", ay_pg_value(r, row, col));
@@ -118,7 +112,7 @@ static enum ay_err esc_row(const struct ay_pg_result *r, int row, struct watchdo
         !ay_pg_int64(r, row, 8, &e->state.acked_at_us) || !ay_pg_int64(r, row, 9, &reesc) ||
         !cell(r, row, 11, e->subject_id, sizeof(e->subject_id)) ||
         !ay_pg_int64(r, row, 12, &e->now_us) || !ay_pg_int64(r, row, 14, &supervise))
-        return bad_cell("escalation", row, err);
+        return ay_pg_bad_row("escalation", row, err);
     e->reason = enum_value(&anyuan__v1__escalation_reason__descriptor, ay_pg_value(r, row, 13));
     e->state.level = (int)level;
     e->state.reescalate_after_s = reesc;
@@ -196,7 +190,7 @@ static enum ay_err plan_missed(const struct ay_pg_result *res, int r, struct wat
         !ay_pg_int64(res, r, 4, &seq) || !cell(res, r, 5, c->district, sizeof(c->district)) ||
         !cell(res, r, 6, c->school, sizeof(c->school)) || !ay_pg_int64(res, r, 7, &c->due_us) ||
         !ay_pg_int64(res, r, 14, &now))
-        return bad_cell("claim_deadlines", r, err);
+        return ay_pg_bad_row("claim_deadlines", r, err);
     c->id = id;
     snprintf(c->id_text, sizeof(c->id_text), "%lld", c->id);
     c->kind = enum_value(&anyuan__v1__deadline_kind__descriptor, ay_pg_value(res, r, 1));
@@ -310,7 +304,7 @@ static enum ay_err plan_silent(const struct ay_pg_result *res, int r, struct wat
 
     episode[0] = '\0';
     if (!ay_pg_int64(res, r, 3, &due) || !ay_pg_int64(res, r, 9, &now))
-        return bad_cell("claim_silent", r, err);
+        return ay_pg_bad_row("claim_silent", r, err);
     if (strcmp(ay_pg_value(res, r, 8), "t") != 0)
         return AY_OK; /* disabled in the registry: no longer supervised */
     if (ay_uuid_v4(episode) != AY_OK)
@@ -582,7 +576,7 @@ enum ay_err watchdog_store_next_due(struct ay_pg *db, int64_t *ms, bool *none, c
         return rc;
     *none = ay_pg_nrows(res) < 1 || ay_pg_is_null(res, 0, 0);
     if (!*none && !ay_pg_int64(res, 0, 0, ms))
-        rc = bad_cell("next_due", 0, err);
+        rc = ay_pg_bad_row("next_due", 0, err);
     ay_pg_result_free(res);
     return rc;
 }
@@ -615,7 +609,7 @@ enum ay_err watchdog_store_claim_notes(struct ay_pg *db, void *arg, char err[AY_
             !ay_pg_int64(res, r, 7, &n->ack_due_us) ||
             !cell(res, r, 9, n->subject_id, sizeof(n->subject_id)) ||
             !ay_pg_int64(res, r, 17, &n->missed_due_us)) {
-            rc = bad_cell("claim_notifications", r, err);
+            rc = ay_pg_bad_row("claim_notifications", r, err);
             break;
         }
         n->level = (int)level;
