@@ -508,7 +508,7 @@ enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLE
     co.keepAliveInterval = c->opts.keepalive_s ? (int)c->opts.keepalive_s : 20;
     co.cleanstart = c->opts.clean_start ? 1 : 0;
     co.connectTimeout = timeout_ms / 1000 > 0 ? timeout_ms / 1000 : 1;
-    co.automaticReconnect = 1;
+    co.automaticReconnect = c->opts.manual_reconnect ? 0 : 1;
     co.minRetryInterval = 1;
     co.maxRetryInterval = 30;
     co.maxInflight = c->opts.max_inflight ? (int)c->opts.max_inflight : 100;
@@ -799,11 +799,20 @@ enum ay_err ay_mqtt_publish_wait_typed(struct ay_mqtt *c, const char *topic,
         return rc;
     }
     int64_t until = ay_mono_deadline_us(timeout_ms);
+    bool lost = false;
     pthread_mutex_lock(&w->lock);
-    while (!w->finished)
-        if (!ay_cond_wait_until(&w->cond, &w->lock, until))
-            break;
-    if (!w->finished) {
+    /* In slices: without automatic reconnect a lost connection never
+     * completes the publish, so stop waiting when it is lost. */
+    while (!w->finished && ay_mono_us() < until && !lost) {
+        int64_t slice = ay_mono_deadline_us(100);
+        (void)ay_cond_wait_until(&w->cond, &w->lock, slice < until ? slice : until);
+        lost = c->opts.manual_reconnect && !w->finished && !ay_mqtt_connected(c);
+    }
+    if (!w->finished && lost) {
+        ay_errf(err, "connection to broker %s lost before it acknowledged publish to %s", c->url,
+                topic);
+        rc = AY_ERR_MQTT;
+    } else if (!w->finished) {
         ay_errf(err, "broker did not acknowledge publish to %s within %d ms", topic, timeout_ms);
         rc = AY_ERR_TIMEOUT;
     } else if (w->rc != AY_OK) {
@@ -825,6 +834,16 @@ unsigned ay_mqtt_send_window(struct ay_mqtt *c)
     if (broker == 0)
         broker = 20;
     return mine < broker ? mine : broker;
+}
+
+bool ay_mqtt_connected(struct ay_mqtt *c)
+{
+    if (c->own)
+        return ay_own_connected(c->own);
+    pthread_mutex_lock(&c->lock);
+    bool up = c->connected;
+    pthread_mutex_unlock(&c->lock);
+    return up;
 }
 
 unsigned ay_mqtt_generation(struct ay_mqtt *c)

@@ -47,6 +47,12 @@ struct ay_mqtt_opts {
      * subscriptions, no will, no session (clean_start, session_expiry_s 0);
      * tcp://, mqtt://, ssl:// and mqtts:// URLs. */
     bool own_thread;
+    /* No automatic reconnect: once the connection is lost,
+     * ay_mqtt_connected() is false for good and the caller makes a new
+     * client. For a device whose Last Will must carry a fresh message id on
+     * every CONNECT (docs/contract.md section 1): Paho's automatic reconnect
+     * would send the same will again. */
+    bool manual_reconnect;
     /* Optional will message, published by the broker if we vanish. */
     const char *will_topic;
     const void *will_payload;
@@ -86,9 +92,9 @@ enum ay_err ay_mqtt_subscribe(struct ay_mqtt *c, const char *filter, int qos, ch
 /* Connects and makes the registered subscriptions, waiting at most
  * timeout_ms (when the broker resumed the session, which has them, the
  * subscriptions are renewed without waiting: its backlog may hold Paho's
- * threads, see ay_mqtt.c on_connected). After a first success the client reconnects by itself with
- * backoff (1 s doubling to 30 s) whenever the connection is lost. A refused
- * subscription (not authorised) is an error naming the filter. */
+ * threads, see ay_mqtt.c on_connected). After a first success the client (unless manual_reconnect)
+ * reconnects by itself with backoff (1 s doubling to 30 s) whenever the connection is lost. A
+ * refused subscription (not authorised) is an error naming the filter. */
 enum ay_err ay_mqtt_connect(struct ay_mqtt *c, int timeout_ms, char err[AY_ERRLEN]);
 
 /* Connects (ay_mqtt_connect, 5 s per attempt) with backoff until it works
@@ -146,6 +152,8 @@ void ay_mqtt_disconnect(struct ay_mqtt *c, int timeout_ms);
  * many times the client connected; a change means publishes in flight on
  * the old connection may never complete.
  */
+/* Connected now (CONNACK received, subscriptions granted, not lost since). */
+bool ay_mqtt_connected(struct ay_mqtt *c);
 unsigned ay_mqtt_send_window(struct ay_mqtt *c);
 unsigned ay_mqtt_broker_receive_max(struct ay_mqtt *c);
 unsigned ay_mqtt_generation(struct ay_mqtt *c);

@@ -434,3 +434,11 @@ unsigned ay_own_broker_receive_max(struct ay_own *c)
     pthread_mutex_unlock(&c->lock);
     return r;
 }
+
+bool ay_own_connected(struct ay_own *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool up = c->connected;
+    pthread_mutex_unlock(&c->lock);
+    return up;
+}

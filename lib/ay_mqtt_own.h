@@ -39,5 +39,6 @@ enum ay_err ay_own_publish(struct ay_own *c, const char *topic, const char *cont
                            ay_mqtt_done_fn *done, void *done_arg, char err[AY_ERRLEN]);
 unsigned ay_own_generation(struct ay_own *c);
 unsigned ay_own_broker_receive_max(struct ay_own *c);
+bool ay_own_connected(struct ay_own *c);
 
 #endif

@@ -228,6 +228,7 @@ struct heartbeat_args {
     long long interval_s;
     long long count; /* 0: until stopped */
     long long battery;
+    long long keepalive_s;
 };
 
 static int heartbeat_parse(int argc, char **argv, struct heartbeat_args *a)
@@ -235,9 +236,12 @@ static int heartbeat_parse(int argc, char **argv, struct heartbeat_args *a)
     a->interval_s = 60;
     a->count = 0;
     a->battery = -1;
+    a->keepalive_s = 20; /* docs/contract.md section 1 */
     for (int i = 1; i < argc; i++) {
         long long *slot = NULL;
-        if (strcmp(argv[i], "--interval") == 0)
+        if (strcmp(argv[i], "--keepalive") == 0)
+            slot = &a->keepalive_s;
+        else if (strcmp(argv[i], "--interval") == 0)
             slot = &a->interval_s;
         else if (strcmp(argv[i], "--count") == 0)
             slot = &a->count;
@@ -245,7 +249,7 @@ static int heartbeat_parse(int argc, char **argv, struct heartbeat_args *a)
             slot = &a->battery;
         if (slot == NULL || i + 1 >= argc) {
             ayctl_fail("heartbeat: unexpected argument \"%s\" (usage: ayctl heartbeat "
-                       "[--interval S] [--count N] [--battery PERCENT])",
+                       "[--interval S] [--count N] [--battery PERCENT] [--keepalive S])",
                        argv[i]);
             return AYCTL_EXIT_USAGE;
         }
@@ -256,8 +260,9 @@ static int heartbeat_parse(int argc, char **argv, struct heartbeat_args *a)
             return AYCTL_EXIT_USAGE;
         }
     }
-    if (a->interval_s < 1 || a->battery > 100) {
-        ayctl_fail("heartbeat: --interval must be at least 1 s and --battery at most 100");
+    if (a->interval_s < 1 || a->battery > 100 || a->keepalive_s < 2 || a->keepalive_s > 60) {
+        ayctl_fail("heartbeat: --interval must be at least 1 s, --battery at most 100 and "
+                   "--keepalive from 2 to 60 s");
         return AYCTL_EXIT_USAGE;
     }
     return AYCTL_EXIT_OK;
@@ -304,49 +309,91 @@ cleanup:
     return rc;
 }
 
-int ayctl_heartbeat(const struct ayctl_config *cfg, int argc, char **argv)
+/* Connects with a Last Will of its own: an OFFLINE status with a fresh
+ * message id for every CONNECT (docs/contract.md section 1), so no reconnect
+ * by Paho, which would send the same will again. */
+static enum ay_err heartbeat_connect(const struct ayctl_config *cfg, const struct heartbeat_args *a,
+                                     struct ay_mqtt **out, char err[AY_ERRLEN])
 {
-    struct heartbeat_args a;
-    char err[AY_ERRLEN] = "";
     char idbuf[64], topic[AY_TOPIC_MAX], id[AY_UUID_STRLEN];
     uint8_t *will = NULL;
     size_t will_len = 0;
     struct ay_mqtt *c = NULL;
     struct ay_mqtt_opts o;
-    int code = heartbeat_parse(argc, argv, &a);
+    enum ay_err rc = status_pack(cfg, ANYUAN__V1__DEVICE_STATE__DEVICE_STATE_OFFLINE, a->interval_s,
+                                 a->battery, &will, &will_len, topic, id);
 
-    if (code != AYCTL_EXIT_OK)
-        return code;
-    code = AYCTL_EXIT_USAGE;
-    if (status_pack(cfg, ANYUAN__V1__DEVICE_STATE__DEVICE_STATE_OFFLINE, a.interval_s, a.battery,
-                    &will, &will_len, topic, id) != AY_OK) {
-        ayctl_fail("heartbeat: cannot build the status messages (check district, school and the "
-                   "device account)");
-        goto cleanup;
+    if (rc != AY_OK) {
+        ay_errf(err, "cannot build the status messages (check district, school and the device "
+                     "account)");
+        return rc;
     }
-    code = AYCTL_EXIT_FAILURE;
     ayctl_mqtt_opts(cfg, idbuf, sizeof(idbuf), &o);
     o.will_topic = topic;
     o.will_payload = will;
     o.will_len = will_len;
-    if (ay_mqtt_new(&o, NULL, NULL, &c, err) != AY_OK ||
-        ay_mqtt_connect(c, (int)cfg->timeout_ms, err) != AY_OK) {
-        ayctl_fail("%s", err[0] ? err : "cannot set up the MQTT client");
-        goto cleanup;
+    o.keepalive_s = (unsigned)a->keepalive_s;
+    o.manual_reconnect = true;
+    if ((rc = ay_mqtt_new(&o, NULL, NULL, &c, err)) == AY_OK &&
+        (rc = ay_mqtt_connect(c, (int)cfg->timeout_ms, err)) == AY_OK)
+        ay_log_info("connected with a last will", "topic", topic, "will_msg_id", id, NULL);
+    free(will); /* the client keeps a copy */
+    if (rc != AY_OK) {
+        ay_mqtt_free(c);
+        c = NULL;
     }
-    ay_log_info("connected with a last will", "topic", topic, "will_msg_id", id, NULL);
+    *out = c;
+    return rc;
+}
+
+int ayctl_heartbeat(const struct ayctl_config *cfg, int argc, char **argv)
+{
+    struct heartbeat_args a;
+    char err[AY_ERRLEN] = "";
+    char topic[AY_TOPIC_MAX], id[AY_UUID_STRLEN];
+    struct ay_mqtt *c = NULL;
+    bool fresh = true; /* connected since the last status: it says ONLINE */
+    int code = heartbeat_parse(argc, argv, &a);
+
+    if (code != AYCTL_EXIT_OK)
+        return code;
+    if (heartbeat_connect(cfg, &a, &c, err) != AY_OK) {
+        ayctl_fail("heartbeat: %s", err[0] ? err : "cannot set up the MQTT client");
+        return AYCTL_EXIT_FAILURE;
+    }
     for (long long sent = 0; !ay_service_stopping() && (a.count == 0 || sent < a.count);) {
         uint8_t *buf = NULL;
         size_t len = 0;
-        int state = sent == 0 ? ANYUAN__V1__DEVICE_STATE__DEVICE_STATE_ONLINE
-                              : ANYUAN__V1__DEVICE_STATE__DEVICE_STATE_HEARTBEAT;
-        if (status_pack(cfg, state, a.interval_s, a.battery, &buf, &len, topic, id) != AY_OK ||
-            ay_mqtt_publish_wait(c, topic, buf, len, 1, (int)cfg->timeout_ms, err) != AY_OK) {
-            free(buf);
-            ayctl_fail("heartbeat: %s", err[0] ? err : "cannot build or send a heartbeat");
+        if (c == NULL || !ay_mqtt_connected(c)) {
+            /* A new CONNECT, so a new will; then ONLINE again. */
+            ay_mqtt_free(c);
+            if (heartbeat_connect(cfg, &a, &c, err) != AY_OK) {
+                ay_log_warn("could not reconnect to the broker; trying again", "err", err, NULL);
+                (void)ay_service_sleep_ms((int)(a.interval_s * 1000));
+                continue;
+            }
+            fresh = true;
+        }
+        int state = fresh ? ANYUAN__V1__DEVICE_STATE__DEVICE_STATE_ONLINE
+                          : ANYUAN__V1__DEVICE_STATE__DEVICE_STATE_HEARTBEAT;
+        if (status_pack(cfg, state, a.interval_s, a.battery, &buf, &len, topic, id) != AY_OK) {
+            ayctl_fail("heartbeat: cannot build a status message");
+            code = AYCTL_EXIT_FAILURE;
             goto cleanup;
         }
+        enum ay_err rc = ay_mqtt_publish_wait(c, topic, buf, len, 1, (int)cfg->timeout_ms, err);
         free(buf);
+        if (rc != AY_OK && ay_mqtt_connected(c)) {
+            ayctl_fail("heartbeat: %s", err);
+            code = AYCTL_EXIT_FAILURE;
+            goto cleanup;
+        }
+        if (rc != AY_OK) {
+            ay_log_warn("connection to the broker lost; reconnecting with a new last will", "err",
+                        err, NULL);
+            continue;
+        }
+        fresh = false;
         sent++;
         printf("%s\n", id);
         fflush(stdout);
@@ -357,6 +404,5 @@ int ayctl_heartbeat(const struct ayctl_config *cfg, int argc, char **argv)
     code = AYCTL_EXIT_OK;
 cleanup:
     ay_mqtt_free(c); /* a normal disconnect: no will */
-    free(will);
     return code;
 }
