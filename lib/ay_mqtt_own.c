@@ -181,22 +181,25 @@ static bool stopping(struct ay_own *c)
     return s;
 }
 
-/* The connection ended (or never came up) with libmosquitto's rc. */
-static void lost(struct ay_own *c, int rc)
+/* The connection ended (or never came up) with libmosquitto's rc (and
+ * errno for MOSQ_ERR_ERRNO). */
+static void lost(struct ay_own *c, int rc, int errno_was)
 {
+    const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno_was) : mosquitto_strerror(rc);
+
     pthread_mutex_lock(&c->lock);
     bool was = c->connected;
     c->connected = false;
     c->failures++;
-    /* A refusal (on_connect) says more than the closed socket after it. */
+    /* A refusal in this attempt (on_connect) says more than the closed
+     * socket after it. */
     if (was || c->reason[0] == '\0')
-        ay_errf(c->reason, "could not connect to broker %s:%d: %s", c->host, c->port,
-                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        ay_errf(c->reason, "could not connect to broker %s:%d: %s", c->host, c->port, why);
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
     if (was)
-        ay_log_warn("connection to broker lost, reconnecting", "client", c->client_id, "err",
-                    mosquitto_strerror(rc), NULL);
+        ay_log_warn("connection to broker lost, reconnecting", "client", c->client_id, "err", why,
+                    NULL);
 }
 
 /* Sends DISCONNECT and lets the loop write it, until the deadline. */
@@ -221,15 +224,19 @@ static void *run(void *arg)
     ay_backoff_init(&b, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
     while (!stopping(c)) {
         unsigned gen = ay_own_generation(c);
+        pthread_mutex_lock(&c->lock);
+        c->reason[0] = '\0'; /* this attempt's reason only */
+        pthread_mutex_unlock(&c->lock);
         /* Non-blocking: the loop completes the connect (and TLS). */
         int rc = mosquitto_connect_bind_async(c->mosq, c->host, c->port, c->keepalive_s, NULL);
         while (rc == MOSQ_ERR_SUCCESS && !stopping(c))
             rc = mosquitto_loop(c->mosq, LOOP_MS, 1);
+        int errno_was = errno;
         if (rc == MOSQ_ERR_SUCCESS)
             break; /* stopping while connected */
         if (ay_own_generation(c) != gen)
             ay_backoff_reset(&b); /* it did connect: start the backoff again */
-        lost(c, rc);
+        lost(c, rc, errno_was);
         int64_t until = ay_mono_deadline_us(ay_backoff_next(&b));
         pthread_mutex_lock(&c->lock);
         while (!c->stop && ay_cond_wait_until(&c->cond, &c->lock, until))
