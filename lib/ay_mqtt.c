@@ -801,10 +801,10 @@ enum ay_err ay_mqtt_publish_wait_typed(struct ay_mqtt *c, const char *topic,
     int64_t until = ay_mono_deadline_us(timeout_ms);
     bool lost = false;
     pthread_mutex_lock(&w->lock);
-    /* In slices: without automatic reconnect a lost connection never
-     * completes the publish, so stop waiting when it is lost. */
+    /* Without automatic reconnect a lost connection never completes the
+     * publish: such a client waits in slices and stops when it is lost. */
     while (!w->finished && ay_mono_us() < until && !lost) {
-        int64_t slice = ay_mono_deadline_us(100);
+        int64_t slice = c->opts.manual_reconnect ? ay_mono_deadline_us(100) : until;
         (void)ay_cond_wait_until(&w->cond, &w->lock, slice < until ? slice : until);
         lost = c->opts.manual_reconnect && !w->finished && !ay_mqtt_connected(c);
     }
@@ -836,32 +836,28 @@ unsigned ay_mqtt_send_window(struct ay_mqtt *c)
     return mine < broker ? mine : broker;
 }
 
-bool ay_mqtt_connected(struct ay_mqtt *c)
+/* The connection's state under one lock, from either kind of client. */
+static struct ay_mqtt_link link_of(struct ay_mqtt *c)
 {
     if (c->own)
-        return ay_own_connected(c->own);
+        return ay_own_link(c->own);
     pthread_mutex_lock(&c->lock);
-    bool up = c->connected;
+    struct ay_mqtt_link l = {c->connected, c->generation, c->broker_rmax};
     pthread_mutex_unlock(&c->lock);
-    return up;
+    return l;
+}
+
+bool ay_mqtt_connected(struct ay_mqtt *c)
+{
+    return link_of(c).connected;
 }
 
 unsigned ay_mqtt_generation(struct ay_mqtt *c)
 {
-    if (c->own)
-        return ay_own_generation(c->own);
-    pthread_mutex_lock(&c->lock);
-    unsigned g = c->generation;
-    pthread_mutex_unlock(&c->lock);
-    return g;
+    return link_of(c).generation;
 }
 
 unsigned ay_mqtt_broker_receive_max(struct ay_mqtt *c)
 {
-    if (c->own)
-        return ay_own_broker_receive_max(c->own);
-    pthread_mutex_lock(&c->lock);
-    unsigned r = c->broker_rmax;
-    pthread_mutex_unlock(&c->lock);
-    return r;
+    return link_of(c).broker_rmax;
 }

@@ -60,12 +60,9 @@ struct ay_own {
     pthread_cond_t cond;
     /* Guarded by lock. */
     bool stop;
-    bool connected;
-    bool ever_connected;
+    struct ay_mqtt_link link;
     unsigned failures; /* refusals and lost connections so far */
     char reason[AY_ERRLEN];
-    unsigned generation;
-    unsigned broker_rmax;
     int64_t stop_deadline_us;
     struct pending *table[BUCKETS];
 };
@@ -131,11 +128,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags,
     pthread_mutex_lock(&c->lock);
     if (rc == 0) {
         (void)mosquitto_property_read_int16(props, MQTT_PROP_RECEIVE_MAXIMUM, &rmax, false);
-        again = c->ever_connected;
-        c->connected = true;
-        c->ever_connected = true;
-        c->generation++;
-        c->broker_rmax = rmax;
+        again = c->link.generation > 0;
+        c->link.connected = true;
+        c->link.generation++;
+        c->link.broker_rmax = rmax;
         c->reason[0] = '\0';
     } else {
         c->failures++;
@@ -188,8 +184,8 @@ static void lost(struct ay_own *c, int rc, int errno_was)
     const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno_was) : mosquitto_strerror(rc);
 
     pthread_mutex_lock(&c->lock);
-    bool was = c->connected;
-    c->connected = false;
+    bool was = c->link.connected;
+    c->link.connected = false;
     c->failures++;
     /* A refusal in this attempt (on_connect) says more than the closed
      * socket after it. */
@@ -206,9 +202,9 @@ static void lost(struct ay_own *c, int rc, int errno_was)
 static void say_goodbye(struct ay_own *c)
 {
     pthread_mutex_lock(&c->lock);
-    bool up = c->connected;
+    bool up = c->link.connected;
     int64_t until = c->stop_deadline_us;
-    c->connected = false;
+    c->link.connected = false;
     pthread_mutex_unlock(&c->lock);
     if (!up || mosquitto_disconnect_v5(c->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL) != 0)
         return;
@@ -223,7 +219,7 @@ static void *run(void *arg)
 
     ay_backoff_init(&b, RECONNECT_MIN_MS, RECONNECT_MAX_MS);
     while (!stopping(c)) {
-        unsigned gen = ay_own_generation(c);
+        unsigned gen = ay_own_link(c).generation;
         pthread_mutex_lock(&c->lock);
         c->reason[0] = '\0'; /* this attempt's reason only */
         pthread_mutex_unlock(&c->lock);
@@ -234,7 +230,7 @@ static void *run(void *arg)
         int errno_was = errno;
         if (rc == MOSQ_ERR_SUCCESS)
             break; /* stopping while connected */
-        if (ay_own_generation(c) != gen)
+        if (ay_own_link(c).generation != gen)
             ay_backoff_reset(&b); /* it did connect: start the backoff again */
         lost(c, rc, errno_was);
         int64_t until = ay_mono_deadline_us(ay_backoff_next(&b));
@@ -327,10 +323,10 @@ enum ay_err ay_own_connect(struct ay_own *c, int timeout_ms, char err[AY_ERRLEN]
     }
     int64_t until = ay_mono_deadline_us(timeout_ms);
     pthread_mutex_lock(&c->lock);
-    while (!c->connected && c->failures == failures)
+    while (!c->link.connected && c->failures == failures)
         if (!ay_cond_wait_until(&c->cond, &c->lock, until))
             break;
-    if (!c->connected) {
+    if (!c->link.connected) {
         if (c->failures != failures) {
             ay_errf(err, "%s", c->reason);
             rc = AY_ERR_MQTT;
@@ -426,26 +422,10 @@ enum ay_err ay_own_publish(struct ay_own *c, const char *topic, const char *cont
     return AY_OK;
 }
 
-unsigned ay_own_generation(struct ay_own *c)
+struct ay_mqtt_link ay_own_link(struct ay_own *c)
 {
     pthread_mutex_lock(&c->lock);
-    unsigned g = c->generation;
+    struct ay_mqtt_link l = c->link;
     pthread_mutex_unlock(&c->lock);
-    return g;
-}
-
-unsigned ay_own_broker_receive_max(struct ay_own *c)
-{
-    pthread_mutex_lock(&c->lock);
-    unsigned r = c->broker_rmax;
-    pthread_mutex_unlock(&c->lock);
-    return r;
-}
-
-bool ay_own_connected(struct ay_own *c)
-{
-    pthread_mutex_lock(&c->lock);
-    bool up = c->connected;
-    pthread_mutex_unlock(&c->lock);
-    return up;
+    return l;
 }

@@ -37,8 +37,13 @@ void ay_own_free(struct ay_own *c);
 enum ay_err ay_own_publish(struct ay_own *c, const char *topic, const char *content_type,
                            const void *payload, size_t len, int qos, bool retain,
                            ay_mqtt_done_fn *done, void *done_arg, char err[AY_ERRLEN]);
-unsigned ay_own_generation(struct ay_own *c);
-unsigned ay_own_broker_receive_max(struct ay_own *c);
-bool ay_own_connected(struct ay_own *c);
+/* The state ay_mqtt_connected, _generation and _broker_receive_max report,
+ * for either kind of client. */
+struct ay_mqtt_link {
+    bool connected;       /* CONNACK received (and subscriptions granted), not lost since */
+    unsigned generation;  /* successful connects so far */
+    unsigned broker_rmax; /* the broker's Receive Maximum (CONNACK); 0: not known yet */
+};
+struct ay_mqtt_link ay_own_link(struct ay_own *c);
 
 #endif

@@ -122,7 +122,6 @@ static int run(const void *arg)
     out_o.clean_start = true;
     out_o.session_expiry_s = 0;
     out_o.max_inflight = 1000;
-    out_o.receive_max = 0;
     /* Receipts' acknowledgements must be read while the intake holds
      * Paho's receive thread for back-pressure (lib/ay_mqtt_own.h). */
     out_o.own_thread = true;

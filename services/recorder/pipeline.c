@@ -62,8 +62,7 @@ enum ay_err recorder_pipeline_new(const struct recorder_pipeline_opts *o, struct
                                   struct recorder_pipeline **out, char err[AY_ERRLEN])
 {
     struct recorder_pipeline *p = calloc(1, sizeof(*p));
-    struct ay_pool_opts po = {.threads = o->workers ? o->workers : 1,
-                              .database_url = o->database_url,
+    struct ay_pool_opts po = {.database_url = o->database_url,
                               .statement_timeout_ms = 30000,
                               .sql = recorder_sql,
                               .nsql = recorder_sql_count};
@@ -73,6 +72,9 @@ enum ay_err recorder_pipeline_new(const struct recorder_pipeline_opts *o, struct
     if (p == NULL)
         return AY_ERR_NOMEM;
     p->o = *o;
+    if (p->o.workers == 0)
+        p->o.workers = 1;
+    po.threads = p->o.workers; /* 0 in the options: one */
     pthread_mutex_init(&p->lock, NULL);
     p->next_stats_us = ay_mono_deadline_us(o->stats_interval_ms);
     if ((rc = ay_queue_new(o->queue_max_items, o->queue_max_bytes, &p->q)) != AY_OK ||
@@ -347,8 +349,7 @@ static void process(struct recorder_pipeline *p, struct ay_pg *db, struct record
  * drain began (what is queued is stored in time; receipts go as they can). */
 static void wait_for_receipts(struct recorder_pipeline *p)
 {
-    size_t workers = p->o.workers ? p->o.workers : 1;
-    size_t most = RECEIPT_BATCHES_PER_WORKER * workers * p->o.batch_max;
+    size_t most = RECEIPT_BATCHES_PER_WORKER * p->o.workers * p->o.batch_max;
 
     while (!ay_outbox_wait_below(p->outbox, most, ay_mono_deadline_us(OFFER_SLICE_MS))) {
         if (atomic_load(&p->drain_deadline_us) != 0)

@@ -89,7 +89,8 @@ static int held(int argc, char **argv, bool paho)
     ay_cond_init(&h.cond);
     if (ay_mqtt_new(&ho, on_hold, &h, &holder, err) != AY_OK ||
         ay_mqtt_subscribe(holder, HOLD_TOPIC, 1, err) != AY_OK ||
-        ay_mqtt_connect(holder, 5000, err) != AY_OK || ay_mqtt_new(&po, NULL, NULL, &out, err) ||
+        ay_mqtt_connect(holder, 5000, err) != AY_OK ||
+        ay_mqtt_new(&po, NULL, NULL, &out, err) != AY_OK ||
         ay_mqtt_connect(out, 5000, err) != AY_OK ||
         /* Not waited for: through Paho its PUBACK would be read by the
          * thread it is about to hold. */
