@@ -54,6 +54,7 @@
 #include "anyuan/v1/device.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_log.h"
+#include "bench.h"
 #include "ay_time.h"
 #include "ay_topic.h"
 #include "ay_uuid.h"
@@ -631,12 +632,6 @@ static void on_timer(struct dev *d, int64_t now)
 
 /* ---- the run --------------------------------------------------------------------------- */
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -823,20 +818,6 @@ bad:
     return 2;
 }
 
-static bool read_password(void)
-{
-    FILE *f = fopen(o.password_file, "r");
-    if (f == NULL || fgets(password, sizeof(password), f) == NULL) {
-        fprintf(stderr, "ay-heartbeats: cannot read %s\n", o.password_file);
-        if (f)
-            fclose(f);
-        return false;
-    }
-    fclose(f);
-    password[strcspn(password, "\r\n")] = '\0';
-    return password[0] != '\0';
-}
-
 static bool devices_init(void)
 {
     unsigned step = o.silent > 0 ? o.devices / o.silent : 0;
@@ -983,14 +964,10 @@ int main(int argc, char **argv)
     int code = parse_args(argc, argv);
     if (code != 0)
         return code;
-    if (!read_password())
+    if (!bench_read_secret("ay-heartbeats", o.password_file, password, sizeof(password)))
         return 2;
     ay_log_init("heartbeats", AY_LOG_INFO);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    bench_stop_on_signals(&stop_flag);
     mosquitto_lib_init();
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0 || !devices_init()) {

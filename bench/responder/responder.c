@@ -39,6 +39,7 @@
 #include "anyuan/v1/common.pb-c.h"
 #include "anyuan/v1/outbound.pb-c.h"
 #include "ay_log.h"
+#include "bench.h"
 #include "ay_mqtt.h"
 #include "ay_msgtype.h"
 #include "ay_time.h"
@@ -85,12 +86,6 @@ struct responder {
 };
 
 static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
 
 static int64_t mono_ms(void)
 {
@@ -323,17 +318,6 @@ static bool parse_url(struct responder *r, const char *url)
     return ay_mqtt_parse_url(url, r->host, sizeof(r->host), &r->port, &tls, err) == AY_OK && !tls;
 }
 
-static bool read_password(struct responder *r)
-{
-    FILE *f = fopen(r->o->password_file, "r");
-    bool ok = f != NULL && fgets(r->password, sizeof(r->password), f) != NULL;
-
-    if (f != NULL)
-        fclose(f);
-    r->password[strcspn(r->password, "\r\n")] = '\0';
-    return ok && r->password[0] != '\0';
-}
-
 /* Connects (MQTT v5, the recorder's session settings) and subscribes;
  * false (r->fail_why) when that did not happen within CONNECT_WAIT_MS.
  * mosquitto_connect_bind_v5 is libmosquitto 2.0's only call that sends
@@ -498,16 +482,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "ay-responder: invalid --url %s (tcp://HOST:PORT)\n", o.url);
         return 2;
     }
-    if (!read_password(&r)) {
-        fprintf(stderr, "ay-responder: cannot read a password from %s\n", o.password_file);
+    if (!bench_read_secret("ay-responder", o.password_file, r.password, sizeof(r.password)))
         return 2;
-    }
     ay_log_init("responder", AY_LOG_INFO);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    bench_stop_on_signals(&stop_flag);
     mosquitto_lib_init();
     if (connect_and_subscribe(&r)) {
         ay_log_info("ready", "client_id", o.client_id, NULL);
